@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): reviewers' queue, case tracking, users, rosters and public disclosures."""

@@ -1,0 +1,101 @@
+"""Typed dependencies shared by the routes: the request's session, the signed-in user, role checks, language.
+
+The session belongs to the request: a route that writes calls `session.commit()` itself before it
+returns; whatever was not committed is rolled back as soon as the route function is done, success or error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Literal
+
+from fastapi import Depends, Header, HTTPException, Path, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+
+from models.errors import Forbidden
+from models.users import Role, User
+from mutualaid.db import get_engine
+from mutualaid.security import read_token
+from mutualaid.storage import ObjectStore, get_store
+
+MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; a larger one can only be "not found"
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_session() -> Iterator[Session]:
+    """A session for one request; rolled back and closed when the route returns (commits are explicit)."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+def unauthorized(detail: str = "未登录或登录已失效，请重新登录") -> HTTPException:
+    """A 401 that tells the client to send a bearer token."""
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_current_user(session: SessionDep, token: TokenDep) -> User:
+    """The active user named by a valid, unexpired bearer token; 401 otherwise."""
+    user_id = read_token(token) if token else None
+    if user_id is None or not 1 <= user_id <= MAX_ID:
+        raise unauthorized()
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise unauthorized()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    """A dependency that lets only users with one of `roles` through (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def check(user: CurrentUser) -> User:
+        if Role(user.role) not in allowed:
+            raise Forbidden("当前角色无权执行此操作")
+        return user
+
+    return check
+
+
+def require_reviewer(user: CurrentUser) -> User:
+    """Only users who decide at an approval level (L1, L2, L3) reach the task queue."""
+    if user.review_level is None:
+        raise Forbidden("只有审批人员可以处理审批任务")
+    return user
+
+
+Reviewer = Annotated[User, Depends(require_reviewer)]
+
+
+def get_object_store() -> ObjectStore:
+    """The configured object store."""
+    return get_store()
+
+
+StoreDep = Annotated[ObjectStore, Depends(get_object_store)]
+
+Language = Literal["zh-CN", "en"]
+
+
+def get_language(accept_language: Annotated[str | None, Header()] = None) -> Language:
+    """zh-CN unless the client prefers English (labels only; domain messages stay zh-CN)."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "en" if first.startswith("en") else "zh-CN"
+
+
+LanguageDep = Annotated[Language, Depends(get_language)]
+
+# A path id: a positive 32-bit integer (anything else is a 422, never a database overflow).
+EntityId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -1,0 +1,28 @@
+"""The FastAPI application: routers, error mapping and OpenAPI docs at /docs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import auth, cases, disclosures, health, rosters, tasks, users
+
+TITLE = "工会职工医疗互助保障 API"
+
+
+def create_app() -> FastAPI:
+    """A fresh application with every router and error handler."""
+    app = FastAPI(
+        title=TITLE,
+        version="0.1.0",
+        description="Union medical mutual-aid programme: reviewers' queue, case tracking, rosters, disclosures.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    for module in (health, auth, users, tasks, cases, rosters, disclosures):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

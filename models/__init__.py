@@ -1,0 +1,38 @@
+"""SQLModel tables, API schemas and the state machines of the whole domain.
+
+Importing this package registers every table on SQLModel.metadata.
+"""
+
+from models.approvals import ApprovalTask, Decision
+from models.audit import AuditEvent, OutboxMessage
+from models.claims import Claim, ClaimDocument
+from models.enrolments import Enrolment
+from models.funds import FundAccount, FundReceipt, LedgerEntry
+from models.members import Member
+from models.org import OrgUnit
+from models.payments import Payment, PaymentBatch
+from models.programmes import PolicyYear, Programme
+from models.publications import Publication, PublishedFile
+from models.users import User
+
+__all__ = [
+    "ApprovalTask",
+    "AuditEvent",
+    "Claim",
+    "ClaimDocument",
+    "Decision",
+    "Enrolment",
+    "FundAccount",
+    "FundReceipt",
+    "LedgerEntry",
+    "Member",
+    "OrgUnit",
+    "OutboxMessage",
+    "Payment",
+    "PaymentBatch",
+    "PolicyYear",
+    "Programme",
+    "Publication",
+    "PublishedFile",
+    "User",
+]

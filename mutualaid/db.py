@@ -1,0 +1,70 @@
+"""Engine and sessions: SQLite by default (WAL, foreign keys, busy timeout), PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for url; SQLite files get the pragmas a multi-writer service needs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Autocommit at the driver level so that SQLAlchemy's "begin" event below controls transactions.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking
+    # on a read-then-write upgrade; the busy timeout makes the second one wait.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@lru_cache
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for url (default: the configured database)."""
+    from mutualaid.settings import get_settings
+
+    return make_engine(url or get_settings().database_url)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A unit of work: commits on success, rolls back on error. Entrypoints own this, data functions flush."""
+    session = Session(engine or get_engine(), expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """Whether engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"

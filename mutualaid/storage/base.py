@@ -1,0 +1,72 @@
+"""The object-store port: put with SHA-256, get, exists, list, and a URL to hand a user."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
+
+
+class ObjectStoreUnavailable(RuntimeError):
+    """The object store cannot be reached; callers turn this into a 503 and keep nothing half-done."""
+
+
+class ObjectExists(RuntimeError):
+    """An immutable key already holds different content."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the database keeps about a stored object."""
+
+    key: str
+    size: int
+    sha256: str
+    media_type: str
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of some bytes, as lowercase hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def object_key_is_safe(key: str) -> bool:
+    """True when a key is a plain relative path: no '..', no leading '/', no odd characters."""
+    return bool(_SAFE_KEY.match(key)) and ".." not in key.split("/")
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Where documents live. Keys are relative paths such as 'claims/ab/abcdef….pdf'."""
+
+    def put(self, key: str, data: bytes, *, media_type: str, immutable: bool = True) -> StoredObject:
+        """Store bytes under key and return their size and SHA-256.
+
+        With immutable=True (the default), putting the same bytes again is a no-op and putting
+        different bytes under an existing key raises ObjectExists.
+        """
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The bytes under key; KeyError when absent."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether key holds an object."""
+        ...
+
+    def list(self, prefix: str = "") -> list[str]:
+        """All keys under prefix, sorted."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove key (used only to undo a put whose database transaction failed)."""
+        ...
+
+    def url(self, key: str, *, expires: timedelta = timedelta(minutes=15)) -> str:
+        """A URL to hand a user: presigned for S3, a file:// URL for the local folder."""
+        ...

@@ -1,0 +1,74 @@
+"""The demo's closing summary: members, contributions, claims by outcome, amount paid, claim ratio,
+and where the disclosure is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from models.base import format_yuan
+from models.claims import Claim
+from models.payments import Payment, PaymentStatus
+from models.programmes import PolicyYear, Programme
+from models.publications import Publication, PublicationKind, PublishedFile
+from mutualaid.demo import PROGRAMME
+from mutualaid.settings import get_settings
+from tasks.disclosure import fund_figures
+from tasks.labels import label
+
+
+def demo_summary(*, session: Session, year: int, results: dict[str, Any], seconds: float) -> str:
+    """A plain-text summary of the cycle just run."""
+    policy_year = session.exec(
+        select(PolicyYear)
+        .join(Programme, Programme.id == PolicyYear.programme_id)  # type: ignore[arg-type]
+        .where(Programme.code == PROGRAMME, PolicyYear.year == year)
+    ).one()
+    figures = fund_figures(session=session, policy_year=policy_year)
+    by_status = dict(
+        session.exec(
+            select(Claim.status, func.count()).where(Claim.policy_year_id == policy_year.id).group_by(Claim.status)  # type: ignore[arg-type]
+        ).all()
+    )
+    paid_fen = session.exec(
+        select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(Payment.status == PaymentStatus.PAID)
+    ).one()
+    disclosure = session.exec(
+        select(Publication).where(Publication.kind == PublicationKind.DISCLOSURE).order_by(Publication.id.desc())  # type: ignore[union-attr]
+    ).first()
+    files = (
+        session.exec(select(PublishedFile).where(PublishedFile.publication_id == disclosure.id)).all()
+        if disclosure
+        else []
+    )
+    contributions = next(s["amount_fen"] for s in figures["contributions_by_source"] if s["source"] == "contribution")
+    settings = get_settings()
+    registration = results.get("registration", {})
+    lines = [
+        "",
+        f"工会职工医疗互助保障 — {year} 年度演示 / programme year {year} demo",
+        "=" * 64,
+        f"members enrolled (active)   {figures['members_enrolled']:>10}   "
+        f"(roster rows {registration.get('total_rows')}, rejected rows {registration.get('rejected_rows')})",
+        f"contributions               {format_yuan(contributions):>10} CNY",
+        f"all receipts                {format_yuan(figures['contributions_total_fen']):>10} CNY",
+        f"claims                      {sum(by_status.values()):>10}",
+    ]
+    lines += [f"  {label('claim_status', s)} / {s:<16}{n:>6}" for s, n in sorted(by_status.items())]
+    lines += [
+        f"decisions                   {results.get('decisions')}",
+        f"amount paid                 {format_yuan(int(paid_fen)):>10} CNY",
+        f"claim ratio (payouts ÷ contributions)  {figures['claim_ratio'] * 100:.2f}%",
+        f"fund balance                {format_yuan(figures['balance_fen']):>10} CNY",
+    ]
+    if disclosure:
+        lines.append(
+            f"disclosure {disclosure.period} v{disclosure.version} (manifest sha256 {disclosure.manifest_sha256[:16]}…)"
+        )
+        for f in files:
+            lines.append(f"  {settings.storage_root}/{f.object_key}")
+        lines.append(f"  via the API: /api/public/publications/{disclosure.id}")
+    lines += [f"database: {settings.database_url}", f"finished in {seconds:.1f} s", ""]
+    return "\n".join(lines)

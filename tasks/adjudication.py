@@ -1,0 +1,217 @@
+"""Adjudication of submitted claims in chunks: coverage, deadline, duplicate invoices, payout; then routing.
+
+Set-based: one query each for the chunk's claims, enrolments, rules, cap usage and live invoices; one
+bulk status change for the refused claims. `route_claims` (the approval step) opens the first-level
+task of each calculated claim and moves the chunk to review in one bulk change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from models.approvals import ApprovalTask, TaskKind
+from models.base import as_utc, utcnow
+from models.claims import CAP_COUNTING_STATUSES, LIVE_CLAIM_STATUSES, Claim, ClaimStatus
+from models.claims_enums import BenefitType
+from models.enrolments import Enrolment, EnrolmentStatus
+from models.errors import ValidationFailed
+from models.org import OrgUnit
+from models.programmes import PolicyYear
+from models.states import SYSTEM, Actor, change_status_bulk
+from tasks.approval import level_org_id
+from tasks.benefits import calculate
+from tasks.claims import facts_of
+from tasks.workdays import due_at
+
+
+@dataclass
+class AdjudicationCounts:
+    """What a chunk came to."""
+
+    calculated: int = 0
+    rejected: int = 0
+
+
+def submitted_claim_ids(*, session: Session, calculated: bool, after_id: int = 0, limit: int = 5000) -> list[int]:
+    """The next chunk of submitted claims, by id: those still to calculate, or those calculated and unrouted."""
+    pending = col(Claim.required_levels).is_not(None) if calculated else col(Claim.required_levels).is_(None)
+    return list(
+        session.exec(
+            select(Claim.id)
+            .where(Claim.status == ClaimStatus.SUBMITTED, pending, col(Claim.id) > after_id)
+            .order_by(col(Claim.id))
+            .limit(limit)
+        ).all()  # type: ignore[arg-type]
+    )
+
+
+def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTEM) -> AdjudicationCounts:
+    """Calculate a chunk of submitted claims; refuse those the rules refuse, with the reason."""
+    claims = list(
+        session.exec(
+            select(Claim).where(
+                col(Claim.id).in_(claim_ids),
+                Claim.status == ClaimStatus.SUBMITTED,
+                col(Claim.required_levels).is_(None),
+            )
+        ).all()
+    )
+    if not claims:
+        return AdjudicationCounts()
+    years = {
+        py.id: py
+        for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
+    }
+    rules = {pid: py.policy() for pid, py in years.items()}
+    enrolments = {
+        e.id: e
+        for e in session.exec(
+            select(Enrolment).where(col(Enrolment.id).in_({c.enrolment_id for c in claims if c.enrolment_id}))
+        )
+    }
+    used_cap, critical_used = _cap_usage(session=session, claims=claims)
+    duplicates = _duplicate_invoices(session=session, claims=claims)
+
+    refused: dict[int, str] = {}
+    routed: list[Claim] = []
+    for claim in claims:
+        policy = rules[claim.policy_year_id]
+        enrolment = enrolments.get(claim.enrolment_id) if claim.enrolment_id else None
+        key = (claim.member_id, claim.policy_year_id)
+        try:
+            calc = calculate(
+                facts_of(
+                    claim,
+                    covered_on_admission=_covered(enrolment, claim),
+                    within_deadline=as_utc(claim.submitted_at).date()
+                    <= claim.discharge_date + timedelta(days=policy.filing_deadline_days),
+                    used_cap_fen=used_cap.get(key, 0),
+                    critical_illness_used=key in critical_used,
+                ),
+                policy,
+            )
+        except ValidationFailed as exc:
+            refused[claim.id or 0] = exc.message
+            continue
+        claim.eligible_fen = calc.eligible_fen
+        claim.payout_fen = calc.payout_fen
+        claim.explanation = calc.steps
+        claim.required_levels = calc.required_levels
+        reason = calc.rejection or duplicates.get(claim.id or 0)
+        if reason:
+            refused[claim.id or 0] = reason
+        else:
+            routed.append(claim)
+    session.flush()
+    if refused:
+        _refuse(session=session, refused=refused, actor=actor)
+    return AdjudicationCounts(calculated=len(routed), rejected=len(refused))
+
+
+def _covered(enrolment: Enrolment | None, claim: Claim) -> bool:
+    return bool(
+        enrolment
+        and enrolment.status == EnrolmentStatus.ACTIVE
+        and enrolment.coverage_start
+        and enrolment.coverage_end
+        and enrolment.coverage_start <= claim.admission_date <= enrolment.coverage_end
+    )
+
+
+def _cap_usage(*, session: Session, claims: list[Claim]) -> tuple[dict[tuple[int, int], int], set[tuple[int, int]]]:
+    """Per (member, year): payouts of approved or paid claims, and whether a critical illness was granted."""
+    members = {c.member_id for c in claims}
+    rows = session.exec(
+        select(Claim.member_id, Claim.policy_year_id, Claim.benefit_type, func.sum(Claim.payout_fen))
+        .where(col(Claim.member_id).in_(members), col(Claim.status).in_(CAP_COUNTING_STATUSES))
+        .group_by(Claim.member_id, Claim.policy_year_id, Claim.benefit_type)  # type: ignore[arg-type]
+    ).all()
+    used: dict[tuple[int, int], int] = defaultdict(int)
+    critical: set[tuple[int, int]] = set()
+    for member_id, year_id, benefit, total in rows:
+        used[(member_id, year_id)] += int(total or 0)
+        if benefit == BenefitType.CRITICAL_ILLNESS:
+            critical.add((member_id, year_id))
+    return used, critical
+
+
+def _duplicate_invoices(*, session: Session, claims: list[Claim]) -> dict[int, str]:
+    """Claims whose invoice number (same hospital) is in another live claim, or earlier in this chunk."""
+    hospitals = {c.hospital_name for c in claims if c.invoice_numbers}
+    if not hospitals:
+        return {}
+    chunk_ids = {c.id for c in claims}
+    seen: dict[tuple[str, str], int] = {}
+    for other_id, hospital, numbers in session.exec(
+        select(Claim.id, Claim.hospital_name, Claim.invoice_numbers).where(
+            col(Claim.hospital_name).in_(hospitals),
+            col(Claim.status).in_(LIVE_CLAIM_STATUSES - {ClaimStatus.SUBMITTED}),
+            col(Claim.id).not_in(chunk_ids),
+        )
+    ).all():
+        for number in numbers or []:
+            seen[(hospital, number)] = other_id or 0
+    duplicates: dict[int, str] = {}
+    for claim in sorted(claims, key=lambda c: c.id or 0):
+        for number in claim.invoice_numbers:
+            if (claim.hospital_name, number) in seen:
+                duplicates[claim.id or 0] = f"发票号 {number} 已在其他在办案件中使用"
+                break
+        else:
+            for number in claim.invoice_numbers:
+                seen[(claim.hospital_name, number)] = claim.id or 0
+    return duplicates
+
+
+def _refuse(*, session: Session, refused: dict[int, str], actor: Actor) -> None:
+    by_reason: dict[str, list[int]] = defaultdict(list)
+    for claim_id, reason in refused.items():
+        by_reason[reason].append(claim_id)
+    for reason, ids in by_reason.items():
+        change_status_bulk(
+            session, Claim, ids, ClaimStatus.REJECTED, actor=actor, reason=reason,
+            values={"rejection_reason": reason, "decided_at": utcnow()},
+        )  # fmt: skip
+
+
+def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTEM) -> int:
+    """Open the first-level review task of each calculated claim and move the chunk to review."""
+    claims = list(
+        session.exec(
+            select(Claim).where(
+                col(Claim.id).in_(claim_ids),
+                Claim.status == ClaimStatus.SUBMITTED,
+                col(Claim.required_levels).is_not(None),
+            )
+        ).all()
+    )
+    if not claims:
+        return 0
+    years = {
+        py.id: py.policy()
+        for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
+    }
+    units = {u.id: u for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_({c.org_unit_id for c in claims})))}
+    now = utcnow()
+    cache: dict[tuple[int, int], int] = {}
+    for claim in claims:
+        policy = years[claim.policy_year_id]
+        session.add(
+            ApprovalTask(
+                kind=TaskKind.CLAIM_REVIEW,
+                claim_id=claim.id,
+                level=1,
+                round=claim.review_round,
+                org_unit_id=level_org_id(session=session, unit=units[claim.org_unit_id], level=1, cache=cache),
+                due_at=due_at(now, policy.routing.due_working_days.get(1, 3), holidays=policy.holidays),
+                created_at=now,
+            )
+        )
+        claim.current_level = 1
+    session.flush()
+    return len(change_status_bulk(session, Claim, [c.id or 0 for c in claims], ClaimStatus.IN_REVIEW, actor=actor))

@@ -1,0 +1,68 @@
+"""Display labels (zh-CN and English) for the codes stored in the database."""
+
+from __future__ import annotations
+
+LANGUAGES = ("zh-CN", "en")
+
+# kind → code → (zh-CN, en)
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "benefit_type": {
+        "hospitalisation": ("住院", "Hospitalisation"),
+        "critical_illness": ("重大疾病", "Critical illness"),
+        "special_hardship": ("特殊困难补助", "Special hardship"),
+    },
+    "document_type": {
+        "id_card": ("身份证", "ID card"),
+        "invoice": ("住院发票", "Hospital invoice"),
+        "expense_list": ("费用清单", "Itemised expense list"),
+        "discharge_summary": ("出院小结", "Discharge summary"),
+        "settlement_statement": ("基本医保结算单", "Basic medical insurance settlement statement"),
+        "bank_card": ("银行卡", "Bank card"),
+        "diagnosis_certificate": ("诊断证明书", "Diagnosis certificate"),
+        "agent_id_card": ("代办人身份证", "Agent's ID card"),
+        "other": ("其他材料", "Other materials"),
+    },
+    "fund_source": {
+        "contribution": ("会员缴费", "Member contributions"),
+        "union_subsidy": ("工会经费补助", "Union fund subsidy"),
+        "donation": ("社会捐赠", "Donations"),
+        "government": ("政府资助", "Government funding"),
+    },
+    "claim_status": {
+        "incomplete": ("材料不全", "Incomplete"),
+        "submitted": ("已提交", "Submitted"),
+        "in_review": ("审核中", "In review"),
+        "returned": ("退回补充材料", "Returned for more materials"),
+        "in_notice": ("公示中", "In public notice"),
+        "payable": ("待发放", "Awaiting payment"),
+        "in_payment": ("发放中", "Being paid"),
+        "paid": ("已发放", "Paid"),
+        "payment_failed": ("发放失败", "Payment failed"),
+        "rejected": ("不予补偿", "Rejected"),
+    },
+    "enrolment_status": {
+        "registered": ("已登记", "Registered"),
+        "eligible": ("审核通过", "Eligible"),
+        "ineligible": ("不符合条件", "Ineligible"),
+        "needs_review": ("待人工审核", "Needs review"),
+        "active": ("保障中", "Covered"),
+        "lapsed": ("已失效", "Lapsed"),
+    },
+    "task_level": {
+        "1": ("初审（基层工会）", "Level 1 review (grassroots union)"),
+        "2": ("审核（县区总工会）", "Level 2 review (county union)"),
+        "3": ("审批（市总工会）", "Level 3 approval (city union)"),
+    },
+}
+
+
+def label(kind: str, code: str | int, language: str = "zh-CN") -> str:
+    """The label of a code in the language; an unknown code is returned as it is."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unsupported language: {language!r}")
+    if kind not in LABELS:
+        raise ValueError(f"unknown label kind: {kind!r}")
+    pair = LABELS[kind].get(str(code))
+    if pair is None:
+        return str(code)
+    return pair[LANGUAGES.index(language)]

@@ -1,0 +1,52 @@
+"""Users: create, authenticate, and describe what a user may see."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from models.errors import Conflict
+from models.org import OrgUnit
+from models.users import Role, User, UserCreate, UserPublic
+from mutualaid.security import hash_password, verify_password
+from tasks.orgs import get_by_code
+
+
+def create_user(*, session: Session, data: UserCreate) -> User:
+    """Add a user; reviewers and unit officers must belong to an org unit."""
+    if session.exec(select(User).where(User.username == data.username)).first():
+        raise Conflict(f"用户名 {data.username} 已存在")
+    org: OrgUnit | None = get_by_code(session=session, code=data.org_unit_code) if data.org_unit_code else None
+    if data.role not in (Role.ADMIN, Role.AUDITOR, Role.MEMBER, Role.FINANCE) and org is None:
+        raise Conflict("该角色必须指定所属单位")
+    user = User(
+        username=data.username,
+        full_name=data.full_name,
+        password_hash=hash_password(data.password),
+        role=data.role,
+        org_unit_id=org.id if org else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None."""
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or not user.is_active or not verify_password(password, user.password_hash):
+        return None
+    return user
+
+
+def to_public(user: User) -> UserPublic:
+    """A user as the API shows it."""
+    assert user.id is not None
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        role=Role(user.role),
+        org_unit_id=user.org_unit_id,
+        review_level=user.review_level,
+        is_active=user.is_active,
+    )

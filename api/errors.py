@@ -64,7 +64,8 @@ def readable_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     readable = []
     for error in errors:
         loc = ".".join(str(part) for part in error.get("loc", ()))
-        readable.append({"field": loc, "message": str(error.get("msg", "")), "type": str(error.get("type", ""))})
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        readable.append({"field": loc, "message": message, "type": str(error.get("type", ""))})
     return readable
 
 

@@ -55,7 +55,7 @@ class User(SQLModel, table=True):
 class UserCreate(BaseModel):
     """What an administrator gives to create a user."""
 
-    username: str = PField(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    username: str = PField(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
     full_name: str = PField(min_length=1, max_length=64)
     password: str = PField(min_length=8, max_length=128)
     role: Role

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlmodel import Session
@@ -66,18 +67,21 @@ def _positive(amount_fen: int) -> None:
         raise ValidationFailed("金额必须是大于0的整数（分）")
 
 
-def _move_account(session: Session, policy_year_id: int, amount_fen: int, column: str, *, guard: bool) -> bool:
-    """Add amount to a running total and the balance (column 'receipts_fen'), or book it as paid out
-    ('payouts_fen', amount may be negative for a reversal); with guard, only if the result stays covered."""
-    sign = 1 if column == "receipts_fen" else -1
+def _book(session: Session, policy_year_id: int, *, receipts: int = 0, payouts: int = 0, only_if: Any = None) -> bool:
+    """Add to the year's receipts and/or payouts (negative payouts: a reversal) and move the balance with them,
+    in one UPDATE, optionally only while `only_if` holds; whether the account row was updated."""
+    a = ACCOUNT.c
     stmt = (
         update(ACCOUNT)
-        .where(ACCOUNT.c.policy_year_id == policy_year_id)
-        .values({column: ACCOUNT.c[column] + amount_fen, "balance_fen": ACCOUNT.c.balance_fen + sign * amount_fen})
+        .where(a.policy_year_id == policy_year_id)
+        .values(
+            receipts_fen=a.receipts_fen + receipts,
+            payouts_fen=a.payouts_fen + payouts,
+            balance_fen=a.balance_fen + receipts - payouts,
+        )
     )
-    if guard:
-        limit = ACCOUNT.c.balance_fen if amount_fen > 0 else ACCOUNT.c.payouts_fen
-        stmt = stmt.where(limit >= abs(amount_fen))
+    if only_if is not None:
+        stmt = stmt.where(only_if)
     return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
 
 
@@ -108,7 +112,7 @@ def record_receipt(
     taken = select(RECEIPT.c.id).where(RECEIPT.c.policy_year_id == policy_year.id, RECEIPT.c.reference == reference)
     if session.scalar(taken) is not None:
         raise Conflict(f"本年度已登记过凭证号为 {reference} 的收款")
-    if not _move_account(session, policy_year.id, amount_fen, "receipts_fen", guard=False):
+    if not _book(session, policy_year.id, receipts=amount_fen):
         raise NotFound("该保障年度没有基金账户")
     receipt = FundReceipt(
         policy_year_id=policy_year.id,
@@ -143,7 +147,7 @@ def post_payout(
 ) -> LedgerEntry:
     """Pay out of the fund, only if the balance covers it (else Conflict); books a negative ledger entry."""
     _positive(amount_fen)
-    if not _move_account(session, policy_year_id, amount_fen, "payouts_fen", guard=True):
+    if not _book(session, policy_year_id, payouts=amount_fen, only_if=ACCOUNT.c.balance_fen >= amount_fen):
         _require_account(session, policy_year_id)
         raise Conflict("基金余额不足，不能支付")
     entry = LedgerEntry(
@@ -170,7 +174,7 @@ def reverse_payout(
 ) -> LedgerEntry:
     """Put a failed payment's amount back into the fund (payouts decrease, balance increases)."""
     _positive(amount_fen)
-    if not _move_account(session, policy_year_id, -amount_fen, "payouts_fen", guard=True):
+    if not _book(session, policy_year_id, payouts=-amount_fen, only_if=ACCOUNT.c.payouts_fen >= amount_fen):
         _require_account(session, policy_year_id)
         raise Conflict("冲回金额超过已支付金额")
     entry = LedgerEntry(

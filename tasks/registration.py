@@ -108,6 +108,34 @@ def _update_known(session: Session, known: dict[str, Any], rows: Sequence[Roster
         session.execute(stmt, changes)
 
 
+def _insert_members(session: Session, rows: Sequence[RosterRow], unit_ids: dict[str, int]) -> dict[str, int]:
+    """Bulk-insert members for rows with unknown ID numbers; return ID number → new member id."""
+    if not rows:
+        return {}
+    now = utcnow()
+    session.execute(
+        insert(MEMBER),
+        [
+            {
+                "name": r.name,
+                "id_number": r.id_number,
+                "birth_date": r.birth_date,
+                "sex": r.sex,
+                "phone": r.phone,
+                "employment_status": str(r.employment_status),
+                "org_unit_id": unit_ids[r.unit_code],
+                "bank_card": r.bank_card,
+                "bank_name": r.bank_name,
+                "barred": False,
+                "created_at": now,
+            }
+            for r in rows
+        ],
+    )
+    new_ids = select(MEMBER.c.id_number, MEMBER.c.id).where(MEMBER.c.id_number.in_([r.id_number for r in rows]))
+    return {number: member_id for number, member_id in session.execute(new_ids)}
+
+
 def import_roster_rows(
     *,
     session: Session,
@@ -146,32 +174,7 @@ def import_roster_rows(
     if not todo:
         return ChunkResult(imported=0, errors=errors)
     _update_known(session, known, [r for r in todo if r.id_number in known], unit_ids)
-    now = utcnow()
-    fresh = [r for r in todo if r.id_number not in known]
-    if fresh:
-        session.execute(
-            insert(MEMBER),
-            [
-                {
-                    "name": r.name,
-                    "id_number": r.id_number,
-                    "birth_date": r.birth_date,
-                    "sex": r.sex,
-                    "phone": r.phone,
-                    "employment_status": str(r.employment_status),
-                    "org_unit_id": unit_ids[r.unit_code],
-                    "bank_card": r.bank_card,
-                    "bank_name": r.bank_name,
-                    "barred": False,
-                    "created_at": now,
-                }
-                for r in fresh
-            ],
-        )
-        new_ids = select(MEMBER.c.id_number, MEMBER.c.id).where(MEMBER.c.id_number.in_([r.id_number for r in fresh]))
-        member_ids = {number: member_id for number, member_id in session.execute(new_ids)}
-    else:
-        member_ids = {}
+    member_ids = _insert_members(session, [r for r in todo if r.id_number not in known], unit_ids)
     member_ids.update({n: m.id for n, m in known.items()})
     _insert_enrolments(
         session,

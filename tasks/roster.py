@@ -50,7 +50,7 @@ BANK_CARD_RE = re.compile(r"\d{12,19}")
 CJK_RE = re.compile(r"[\u3400-\u9fff]")
 NAME_RE = re.compile(r"[^\W\d_]([^\W\d_]|[·・•.' -])*")  # letters, with the dots, apostrophes and hyphens of names
 NAME_MAX, BANK_NAME_MAX = 64, 64
-ID_LABEL, CARD_LABEL = COLUMNS["id_number"][0], COLUMNS["bank_card"][0]
+MASKED_COLUMNS = frozenset({COLUMNS["id_number"][0], COLUMNS["bank_card"][0], "id_number", "bank_card"})
 REPORT_HEADER = ("行号", "列", "内容", "原因")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -97,6 +97,7 @@ class ParsedRoster:
 
 
 def _fold(text: str) -> str:
+    """A header or code word reduced for matching: NFKC, no spaces, underscores, dashes or stars, lower case."""
     return re.sub(r"[\s_\-*＊]", "", unicodedata.normalize("NFKC", text)).lower()
 
 
@@ -141,7 +142,8 @@ def _map_header(header: list[str]) -> dict[str, int]:
 
 
 def _masked(column: str, value: str) -> str:
-    return mask_id_number(value) if column in (ID_LABEL, CARD_LABEL) else value
+    """The value, masked (first 3 and last 2 kept) if the column holds ID or bank card numbers."""
+    return mask_id_number(value) if column in MASKED_COLUMNS else value
 
 
 def row_error(row: int, field: str, value: str, reason: str) -> RowError:
@@ -266,8 +268,6 @@ def error_report_csv(errors: list[RowError]) -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(REPORT_HEADER)
     for error in sorted(errors, key=lambda e: e.row):
-        value = _masked(error.column, error.value)
-        if error.column == "id_number":
-            value = mask_id_number(error.value)
-        writer.writerow([str(error.row), *(_safe_cell(v) for v in (error.column, value, error.reason))])
+        cells = (error.column, _masked(error.column, error.value), error.reason)
+        writer.writerow([str(error.row), *(_safe_cell(cell) for cell in cells)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

@@ -42,11 +42,8 @@ CaseReader = Annotated[User, Depends(require_case_reader)]
 
 def visible_claim(session: Session, user: User, *, claim_id: int | None = None, reference: str | None = None) -> Claim:
     """The claim if this user may see it; NotFound otherwise."""
-    stmt = select(Claim)
-    if claim_id is not None:
-        stmt = stmt.where(Claim.id == claim_id)
-    else:
-        stmt = stmt.where(Claim.reference == reference)
+    key = col(Claim.id) == claim_id if claim_id is not None else col(Claim.reference) == reference
+    stmt = select(Claim).where(key)
     if Role(user.role) not in SEE_ALL:
         scope = select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id).scalar_subquery()
         stmt = stmt.join(OrgUnit, OrgUnit.id == Claim.org_unit_id).where(  # type: ignore[arg-type]
@@ -62,13 +59,14 @@ def claim_timeline(session: Session, claim: Claim) -> list[AuditEvent]:
     """The audit events of the claim, its approval tasks and its payments, oldest first."""
     task_ids = select(ApprovalTask.id).where(ApprovalTask.claim_id == claim.id)
     payment_ids = select(Payment.id).where(Payment.claim_id == claim.id)
+    kind, entity = col(AuditEvent.entity_type), col(AuditEvent.entity_id)
     stmt = (
         select(AuditEvent)
         .where(
             or_(
-                and_(AuditEvent.entity_type == "claim", AuditEvent.entity_id == claim.id),
-                and_(AuditEvent.entity_type == "approval_task", col(AuditEvent.entity_id).in_(task_ids)),
-                and_(AuditEvent.entity_type == "payment", col(AuditEvent.entity_id).in_(payment_ids)),
+                and_(kind == "claim", entity == claim.id),
+                and_(kind == "approval_task", entity.in_(task_ids)),
+                and_(kind == "payment", entity.in_(payment_ids)),
             )
         )
         .order_by(col(AuditEvent.occurred_at), col(AuditEvent.id))

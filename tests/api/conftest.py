@@ -6,6 +6,7 @@ Claims are inserted with the ORM (member, enrolment, claim in 'submitted') and t
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -13,20 +14,18 @@ from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import Field as PField
-from pydantic import ValidationError
 from sqlmodel import Session, select
 
+import tasks.users
 from api.main import create_app
 from models.approvals import ApprovalTask
 from models.claims import BenefitType, Claim, ClaimStatus, HospitalTier
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.members import EmploymentStatus, Member, Sex
 from models.states import SYSTEM
-from models.users import Role, UserCreate
+from mutualaid.security import hash_password
 from mutualaid.settings import Settings
 from tasks.approval import start_review
-from tests import factories
 from tests.factories import PASSWORD, World, build_world, id_number
 
 ClaimMaker = Callable[..., Claim]
@@ -40,19 +39,16 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-class _TwoCharUsernames(UserCreate):
-    """UserCreate accepting the factory's two-character usernames ('l3'); see world() below."""
-
-    username: str = PField(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+@functools.cache
+def _hash_once(password: str) -> str:
+    """One real Argon2 hash per distinct password for the whole run (each hash costs ~0.15 s)."""
+    return hash_password(password)
 
 
 @pytest.fixture
 def world(session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
     """The standard org tree, programme year and users (committed)."""
-    try:
-        UserCreate(username="l3", full_name="l3", password=PASSWORD, role=Role.CITY_APPROVER)
-    except ValidationError:  # TEMPORARY: models.users.UserCreate needs min_length=2 for factories.build_world
-        monkeypatch.setattr(factories, "UserCreate", _TwoCharUsernames)
+    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     return build_world(session)
 
 

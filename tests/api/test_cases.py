@@ -6,8 +6,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from models.claims import Claim
+from models.claims import Claim, ClaimStatus
 from models.members import Member
+from models.payments import Payment, PaymentBatch, PaymentStatus
+from models.states import SYSTEM, change_status
 from tests.api.conftest import ClaimMaker, fresh, login, task_of
 from tests.factories import World
 
@@ -102,9 +104,7 @@ def test_finance_and_members_get_403(client: TestClient, world: World, make_clai
     assert client.get(f"/api/claims/by-reference/{claim.reference}", headers=headers).status_code == 403
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/claims/1", "/api/claims/1/timeline", "/api/claims/by-reference/C2026-T0000001"]
-)
+@pytest.mark.parametrize("path", ["/api/claims/1", "/api/claims/1/timeline", "/api/claims/by-reference/C2026-T0000001"])
 def test_claim_routes_need_a_token(client: TestClient, world: World, path: str) -> None:
     assert client.get(path).status_code == 401
     assert client.get(path, headers={"Authorization": "Bearer nonsense"}).status_code == 401
@@ -135,7 +135,9 @@ def test_timeline_shows_the_events_in_order(
     approve(client, session, "l3", claim.id, 3)
     response = client.get(f"/api/claims/{claim.id}/timeline", headers=login(client, "auditor"))
     assert response.status_code == 200
-    events = [(e["entity_type"], e["action"], e["from_state"], e["to_state"], e["actor_label"]) for e in response.json()]
+    events = [
+        (e["entity_type"], e["action"], e["from_state"], e["to_state"], e["actor_label"]) for e in response.json()
+    ]
     assert events == [
         ("claim", "claim.in_review", "submitted", "in_review", "system"),
         ("approval_task", "approval_task.taken", "open", "taken", "l1_a"),
@@ -153,3 +155,42 @@ def test_timeline_shows_the_events_in_order(
     case = client.get(f"/api/claims/{claim.id}", headers=login(client, "l3")).json()
     assert case["status"] == "in_notice" and case["status_label"] == "公示中"
     assert case["decided_at"] is not None and case["notice_ends_at"] is not None
+
+
+def test_timeline_includes_the_claims_payments(
+    client: TestClient, world: World, make_claim: ClaimMaker, session: Session
+) -> None:
+    claim = make_claim(payout_fen=350000)
+    approve(client, session, "l1_a", claim.id, 1)
+    approve(client, session, "l2_a", claim.id, 2)
+    stored = fresh(session, Claim, claim.id or 0)
+    for to in (ClaimStatus.PAYABLE, ClaimStatus.IN_PAYMENT):
+        change_status(session, stored, to, actor=SYSTEM)
+    assert world.policy_year.id is not None and stored.id is not None
+    batch = PaymentBatch(batch_no="B2026-0001", policy_year_id=world.policy_year.id, payment_count=1, total_fen=350000)
+    session.add(batch)
+    session.flush()
+    assert batch.id is not None
+    payment = Payment(
+        batch_id=batch.id,
+        claim_id=stored.id,
+        amount_fen=350000,
+        payee_name="测试会员1",
+        bank_card="6222020000000000001",
+        bank_name="工商银行",
+    )
+    session.add(payment)
+    session.flush()
+    change_status(session, payment, PaymentStatus.PAID, actor=SYSTEM, values={"bank_reference": "BANK-1"})
+    change_status(session, stored, ClaimStatus.PAID, actor=SYSTEM)
+    session.commit()
+    response = client.get(f"/api/claims/{claim.id}/timeline", headers=login(client, "admin"))
+    tail = [(e["entity_type"], e["entity_id"], e["to_state"]) for e in response.json()][-4:]
+    assert tail == [
+        ("claim", claim.id, "payable"),
+        ("claim", claim.id, "in_payment"),
+        ("payment", payment.id, "paid"),
+        ("claim", claim.id, "paid"),
+    ]
+    assert "6222020000000000001" not in response.text
+    assert client.get(f"/api/claims/{claim.id}", headers=login(client, "admin")).json()["status_label"] == "已发放"

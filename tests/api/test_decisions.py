@@ -19,9 +19,7 @@ def open_task(session: Session, claim_id: int | None, level: int) -> ApprovalTas
     return task_of(session, claim_id, level)
 
 
-def decide(
-    client: TestClient, username: str, task: ApprovalTask, outcome: str = "approve", **extra: Any
-) -> Any:
+def decide(client: TestClient, username: str, task: ApprovalTask, outcome: str = "approve", **extra: Any) -> Any:
     """POST a decision as username on task, with the task's current version unless given."""
     body = {"outcome": outcome, "version": task.version} | extra
     return client.post(f"/api/tasks/{task.id}/decision", json=body, headers=login(client, username))

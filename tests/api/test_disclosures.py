@@ -16,6 +16,7 @@ from mutualaid.storage.local import LocalObjectStore
 from tests.factories import World
 
 HTML = "<h1>2026年11月 互助补偿公示</h1><p>张*三 住院 3,500.00</p>".encode()
+NOTICE = "# 公告".encode()
 CSV = "姓名,金额\n张*三,3500.00\n".encode()
 
 
@@ -68,7 +69,7 @@ def publications(session: Session, store: LocalObjectStore, world: World) -> lis
     return [
         publish(
             session, store, world, kind=PublicationKind.PUBLICITY, period="2026",
-            published_at=datetime(2026, 1, 5, tzinfo=UTC), files={"announcement.md": ("# 公告".encode(), "text/markdown")},
+            published_at=datetime(2026, 1, 5, tzinfo=UTC), files={"announcement.md": (NOTICE, "text/markdown")},
         ),
         publish(
             session, store, world, kind=PublicationKind.DISCLOSURE, period="2026-11",

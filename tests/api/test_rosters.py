@@ -22,7 +22,7 @@ def roster(*rows: str) -> bytes:
 
 def row(n: int, unit: str = "G11") -> str:
     """A valid roster line for the n-th test member of unit."""
-    return f"会员{n},{id_number(n)},1380000{n:04d},在职,{unit},62220200000{n:08d},工商银行"
+    return f"会员{chr(0x4E00 + n)},{id_number(n)},1380000{n:04d},在职,{unit},62220200000{n:08d},工商银行"
 
 
 def upload(client: TestClient, username: str | None, data: bytes, **form: Any) -> Any:
@@ -56,7 +56,7 @@ def test_unit_officer_imports_only_their_subtree(client: TestClient, world: Worl
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["imported"] == 1
-    assert [(e["row"], e["column"]) for e in body["errors"]] == [(3, "unit")]
+    assert [(e["row"], e["column"]) for e in body["errors"]] == [(3, "单位")]
     assert enrolments(session) == 1
 
 
@@ -76,9 +76,7 @@ def test_no_token_is_401(client: TestClient, world: World) -> None:
     assert upload(client, None, roster(row(1))).status_code == 401
 
 
-@pytest.mark.parametrize(
-    "data", [b"", b"%PDF-1.7 binary", "\ufeff".encode()], ids=["empty", "pdf", "bom-only"]
-)
+@pytest.mark.parametrize("data", [b"", b"%PDF-1.7 binary", "\ufeff".encode()], ids=["empty", "pdf", "bom-only"])
 def test_a_file_that_is_no_roster_is_422(client: TestClient, world: World, data: bytes) -> None:
     response = upload(client, "admin", data)
     assert response.status_code == 422

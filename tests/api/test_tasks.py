@@ -110,8 +110,8 @@ def test_task_routes_need_a_valid_token(
     client: TestClient, world: World, method: str, path: str, token: str | None
 ) -> None:
     headers = {"Authorization": token} if token else {}
-    kwargs = {"json": {"outcome": "approve", "version": 1}} if path.endswith("decision") else {}
-    response = client.request(method.upper(), path, headers=headers, **kwargs)
+    body = {"outcome": "approve", "version": 1} if path.endswith("decision") else None
+    response = client.request(method.upper(), path, headers=headers, json=body)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
@@ -155,7 +155,9 @@ def test_take_and_release(client: TestClient, world: World, make_claim: ClaimMak
     assert client.post(f"/api/tasks/{task.id}/take", headers=other).status_code == 200
 
 
-def test_take_outside_my_subtree_is_404(client: TestClient, world: World, make_claim: ClaimMaker, session: Session) -> None:
+def test_take_outside_my_subtree_is_404(
+    client: TestClient, world: World, make_claim: ClaimMaker, session: Session
+) -> None:
     task = l1_task(session, make_claim(unit=0).id)
     assert client.post(f"/api/tasks/{task.id}/take", headers=login(client, "l1_b")).status_code == 404
     assert client.post("/api/tasks/999999/release", headers=login(client, "l1_a")).status_code == 404

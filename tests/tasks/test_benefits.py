@@ -162,10 +162,10 @@ def test_negative_input_is_invalid(field: str) -> None:
     [
         {"basic_insurance_fen": 100_001},
         {"serious_illness_fen": 50_000, "self_paid_fen": 50_001},
-        {"basic_insurance_fen": 25_000, "serious_illness_fen": 25_000, "other_reimbursement_fen": 25_000,
-         "self_paid_fen": 25_001},
+        dict.fromkeys(["basic_insurance_fen", "serious_illness_fen", "other_reimbursement_fen"], 25_000)
+        | {"self_paid_fen": 25_001},
     ],
-)  # fmt: skip
+)
 def test_eligible_below_zero_is_invalid(deductions: dict[str, int]) -> None:
     with pytest.raises(ValidationFailed):
         calculate(ClaimFacts(benefit_type=H, total_fen=100_000, **deductions), RULES)
@@ -404,20 +404,12 @@ def test_changed_rules_change_the_result() -> None:
     rules = PolicyRules(hospitalisation=HospitalisationRule(ratio=Decimal("0.75")), annual_cap_fen=3_000_000)
     assert calculate(hosp(1_000_000), RULES).payout_fen == 700_000
     assert calculate(hosp(1_000_000), rules).payout_fen == 750_000
-    assert (
-        calculate(
-            hosp(
-                6,
-            ),
-            rules,
-        ).payout_fen
-        == 6
-    )  # minimum still applies
+    assert calculate(hosp(6), rules).payout_fen == 6  # the minimum still applies
     assert calculate(hosp(5_000_000), RULES).payout_fen == 2_000_000
     assert calculate(hosp(5_000_000), rules).payout_fen == 3_000_000
     assert calculate(hosp(1_000_000, used_cap_fen=2_500_000), rules).payout_fen == 500_000
     assert calculate(hosp(1_000_000, used_cap_fen=2_500_000), RULES).payout_fen == 0
-    # 0.75 × 600,000.1 … the threshold still applies to the payout
+    # the routing threshold applies to the payout under the new ratio
     assert calculate(hosp(666_667), rules).payout_fen == 500_000  # 500000.25 → 500000
     assert calculate(hosp(666_667), rules).required_levels == 2
     assert calculate(hosp(666_668), rules).payout_fen == 500_001

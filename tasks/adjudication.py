@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from models.approvals import ApprovalTask, TaskKind
@@ -54,11 +54,13 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
     """Calculate a chunk of submitted claims; refuse those the rules refuse, with the reason."""
     claims = list(
         session.exec(
-            select(Claim).where(
+            select(Claim)
+            .where(
                 col(Claim.id).in_(claim_ids),
                 Claim.status == ClaimStatus.SUBMITTED,
                 col(Claim.required_levels).is_(None),
             )
+            .order_by(col(Claim.id))  # earlier claims hold an invoice before later ones
         ).all()
     )
     if not claims:
@@ -75,7 +77,7 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
         )
     }
     used_cap, critical_used = _cap_usage(session=session, claims=claims)
-    duplicates = _duplicate_invoices(session=session, claims=claims)
+    invoices = _live_invoices(session=session, claims=claims)
 
     refused: dict[int, str] = {}
     routed: list[Claim] = []
@@ -102,7 +104,7 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
         claim.payout_fen = calc.payout_fen
         claim.explanation = calc.steps
         claim.required_levels = calc.required_levels
-        reason = calc.rejection or duplicates.get(claim.id or 0)
+        reason = calc.rejection or _claim_invoices(claim, invoices)
         if reason:
             refused[claim.id or 0] = reason
         else:
@@ -140,32 +142,32 @@ def _cap_usage(*, session: Session, claims: list[Claim]) -> tuple[dict[tuple[int
     return used, critical
 
 
-def _duplicate_invoices(*, session: Session, claims: list[Claim]) -> dict[int, str]:
-    """Claims whose invoice number (same hospital) is in another live claim, or earlier in this chunk."""
+def _live_invoices(*, session: Session, claims: list[Claim]) -> set[tuple[str, str]]:
+    """(hospital, invoice number) pairs held by other live claims: calculated or further on, not refused."""
     hospitals = {c.hospital_name for c in claims if c.invoice_numbers}
     if not hospitals:
-        return {}
-    chunk_ids = {c.id for c in claims}
-    seen: dict[tuple[str, str], int] = {}
-    for other_id, hospital, numbers in session.exec(
-        select(Claim.id, Claim.hospital_name, Claim.invoice_numbers).where(
+        return set()
+    live_elsewhere = or_(
+        col(Claim.status).in_(LIVE_CLAIM_STATUSES - {ClaimStatus.SUBMITTED}),
+        and_(col(Claim.status) == ClaimStatus.SUBMITTED, col(Claim.required_levels).is_not(None)),
+    )
+    rows = session.exec(
+        select(Claim.hospital_name, Claim.invoice_numbers).where(
             col(Claim.hospital_name).in_(hospitals),
-            col(Claim.status).in_(LIVE_CLAIM_STATUSES - {ClaimStatus.SUBMITTED}),
-            col(Claim.id).not_in(chunk_ids),
+            live_elsewhere,
+            col(Claim.id).not_in({c.id for c in claims}),
         )
-    ).all():
-        for number in numbers or []:
-            seen[(hospital, number)] = other_id or 0
-    duplicates: dict[int, str] = {}
-    for claim in sorted(claims, key=lambda c: c.id or 0):
-        for number in claim.invoice_numbers:
-            if (claim.hospital_name, number) in seen:
-                duplicates[claim.id or 0] = f"发票号 {number} 已在其他在办案件中使用"
-                break
-        else:
-            for number in claim.invoice_numbers:
-                seen[(claim.hospital_name, number)] = claim.id or 0
-    return duplicates
+    ).all()
+    return {(hospital, number) for hospital, numbers in rows for number in numbers or []}
+
+
+def _claim_invoices(claim: Claim, invoices: set[tuple[str, str]]) -> str | None:
+    """Refuse a claim whose invoice another live claim holds; otherwise it now holds its invoices."""
+    for number in claim.invoice_numbers:
+        if (claim.hospital_name, number) in invoices:
+            return f"发票号 {number} 已在其他在办案件中使用"
+    invoices.update((claim.hospital_name, number) for number in claim.invoice_numbers)
+    return None
 
 
 def _refuse(*, session: Session, refused: dict[int, str], actor: Actor) -> None:

@@ -481,11 +481,6 @@ def test_invoice_of_a_rejected_claim_may_be_used_again(
     assert adjudicate_claims(session=session, claim_ids=[again.id or 0]).calculated == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tasks/adjudication.py _duplicate_invoices: a claim refused in the same chunk (e.g. not covered) "
-    "still blocks a later claim with the same invoice, although a rejected claim is not live",
-)
 def test_invoice_of_a_claim_refused_in_the_same_chunk_does_not_block(
     session: Session, store: ObjectStore, world: World, member: Member
 ) -> None:
@@ -498,11 +493,6 @@ def test_invoice_of_a_claim_refused_in_the_same_chunk_does_not_block(
     assert reload(session, good).status == ClaimStatus.SUBMITTED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tasks/adjudication.py _duplicate_invoices excludes SUBMITTED claims outside the chunk, so a "
-    "calculated-but-unrouted claim does not block a duplicate calculated in a later chunk",
-)
 def test_duplicate_invoice_across_chunks_before_routing_is_rejected(
     session: Session, store: ObjectStore, world: World, member: Member
 ) -> None:

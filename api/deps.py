@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, HTTPException, Path, status
+from fastapi import Depends, Header, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from models.errors import Forbidden
 from models.users import Role, User
-from mutualaid.db import get_engine
+from mutualaid.db import get_engine, reading
 from mutualaid.security import read_token
 from mutualaid.storage import ObjectStore, get_store
 
@@ -24,9 +24,13 @@ MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; a larger one ca
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_session() -> Iterator[Session]:
-    """A session for one request; rolled back and closed when the route returns (commits are explicit)."""
-    session = Session(get_engine(), expire_on_commit=False)
+def get_session(request: Request) -> Iterator[Session]:
+    """A session for one request; rolled back and closed when the route returns (commits are explicit).
+
+    GET and HEAD requests only read, so their transactions never hold the write lock (SQLite).
+    """
+    engine = reading(get_engine()) if request.method in ("GET", "HEAD") else get_engine()
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
     finally:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from prefect import flow
 
 from flows.common import chunk_task, policy_year_of, report
+from models.base import utcnow
 from models.states import Actor
 from mutualaid.db import session_scope
 from mutualaid.storage import get_store
-from tasks.disclosure import publish_disclosure
+from tasks.disclosure import SHANGHAI, publish_disclosure
 
 FLOW_ACTOR = Actor(None, "flow:disclosure")
 
@@ -35,3 +37,11 @@ def publish_task(programme_code: str, year: int, period: str) -> dict[str, Any]:
 def disclosure_flow(programme_code: str, year: int, period: str) -> dict[str, Any]:
     """Publish the disclosure of a period ('2026' for the year, '2026-11' for a month)."""
     return report("disclosure", f"{period} 信息公开", publish_task(programme_code, year, period))
+
+
+@flow(name="monthly-disclosure")
+def monthly_disclosure_flow(programme_code: str, year: int) -> dict[str, Any]:
+    """The scheduled disclosure: last month's, on the first of the month (Shanghai time)."""
+    today = utcnow().astimezone(SHANGHAI).date()
+    last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    return disclosure_flow(programme_code, year, last_month)

@@ -11,7 +11,12 @@ from typing import Annotated
 
 import typer
 
+from mutualaid.cli_admin import admin
+from mutualaid.cli_flows import run
+
 app = typer.Typer(help="工会职工医疗互助保障 — union medical mutual aid, end to end.", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+app.add_typer(run, name="run")
 
 
 @app.command()
@@ -31,50 +36,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
     uvicorn.run("api.main:app", host=host, port=port, reload=reload)
 
 
-@app.command("create-user")
-def create_user_command(
-    username: str,
-    role: str,
-    full_name: Annotated[str, typer.Option(help="the person's name")] = "",
-    org: Annotated[str | None, typer.Option(help="org unit code")] = None,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
-) -> None:
-    """Create a user (roles: admin, unit_officer, county_reviewer, city_approver, finance, auditor, member)."""
-    from models.users import Role, UserCreate
-    from mutualaid.db import session_scope
-    from tasks.users import create_user
+@app.command()
+def schedule(programme: str, year: int) -> None:
+    """Serve the scheduled flows (monthly disclosure, renewal reminders) against the Prefect server."""
+    from mutualaid.cli_flows import schedule_command
 
-    with session_scope() as session:
-        user = create_user(
-            session=session,
-            data=UserCreate(
-                username=username, full_name=full_name or username, password=password, role=Role(role),
-                org_unit_code=org,
-            ),
-        )  # fmt: skip
-        typer.echo(f"created user {user.username} (id {user.id}, role {user.role})")
-
-
-@app.command("import-roster")
-def import_roster_command(path: Path, programme: str, year: int) -> None:
-    """Import a roster CSV for a programme year (as an administrator); writes an error report beside it."""
-    from mutualaid.db import session_scope
-    from tasks.programmes import get_policy_year
-    from tasks.registration import import_roster
-    from tasks.roster import error_report_csv
-
-    with session_scope() as session:
-        policy_year = get_policy_year(session=session, programme_code=programme, year=year)
-        report = import_roster(
-            session=session, policy_year=policy_year, data=path.read_bytes(), importer_scope_path=None
-        )
-    typer.echo(
-        f"rows: {report.total_rows}, imported: {report.imported}, rejected: {len({e.row for e in report.errors})}"
-    )
-    if report.errors:
-        out = path.with_suffix(".errors.csv")
-        out.write_bytes(error_report_csv(report.errors))
-        typer.echo(f"error report: {out}")
+    schedule_command(programme, year)
 
 
 @app.command()

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
+READ_ONLY = "mutualaid_read_only"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for url; SQLite files get the pragmas a multi-writer service needs."""
@@ -38,9 +40,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking
-    # on a read-then-write upgrade; the busy timeout makes the second one wait.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # BEGIN IMMEDIATE takes the write lock up front, so two writers queue instead of failing on a
+    # read-then-write upgrade; the busy timeout makes the second one wait. Read-only work (see
+    # `reading`) begins deferred, so readers never wait for writers (WAL).
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @lru_cache
@@ -63,6 +69,11 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def reading(engine: Engine) -> Engine:
+    """The same engine for work that only reads: on SQLite its transactions do not take the write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from models.errors import Conflict
+from models.errors import Conflict, ValidationFailed
 from models.org import OrgUnit
 from models.users import Role, User, UserCreate, UserPublic
 from mutualaid.security import hash_password, verify_password
@@ -17,7 +17,7 @@ def create_user(*, session: Session, data: UserCreate) -> User:
         raise Conflict(f"用户名 {data.username} 已存在")
     org: OrgUnit | None = get_by_code(session=session, code=data.org_unit_code) if data.org_unit_code else None
     if data.role not in (Role.ADMIN, Role.AUDITOR, Role.MEMBER, Role.FINANCE) and org is None:
-        raise Conflict("该角色必须指定所属单位")
+        raise ValidationFailed("该角色必须指定所属单位")
     user = User(
         username=data.username,
         full_name=data.full_name,

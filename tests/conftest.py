@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from moto.server import ThreadedMotoServer
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
@@ -100,3 +101,15 @@ def store(app_settings: settings_module.Settings) -> LocalObjectStore:
     """The local object store this test's code writes to."""
     assert app_settings.storage_root is not None
     return LocalObjectStore(app_settings.storage_root)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """host:port of a real S3-speaking server (moto) on 127.0.0.1, started once for the session."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"{host}:{port}"
+    finally:
+        server.stop()

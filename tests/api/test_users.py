@@ -105,3 +105,11 @@ def test_others_cannot_list_users(client: TestClient, world: World, username: st
 
 def test_list_users_without_token_is_401(client: TestClient, world: World) -> None:
     assert client.get("/api/users").status_code == 401
+
+
+def test_reviewer_without_org_unit_is_422(client: TestClient, world: World) -> None:
+    response = client.post(
+        "/api/users", json=new_user(role="county_reviewer", org_unit_code=None), headers=login(client, "admin")
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_failed"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from mutualaid.storage.base import ObjectStore
 from mutualaid.storage.local import LocalObjectStore
@@ -15,18 +14,6 @@ from mutualaid.storage.s3 import S3ObjectStore
 
 S3_REGION = "us-east-1"
 S3_CREDENTIAL = "testing"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """host:port of a moto S3 server on 127.0.0.1, started once for the session."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"{host}:{port}"
-    finally:
-        server.stop()
 
 
 def make_s3_store(endpoint: str, bucket: str | None = None) -> S3ObjectStore:

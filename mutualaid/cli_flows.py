@@ -1,0 +1,103 @@
+"""Running the steps: each flow by hand, and the scheduled ones as Prefect deployments."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, cast
+
+import typer
+
+SHANGHAI = "Asia/Shanghai"
+
+run = typer.Typer(help="Run one step of the programme as a Prefect flow.", no_args_is_help=True)
+
+
+def _show(result: dict[str, Any]) -> None:
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+
+
+@run.command()
+def publicity(programme: str, year: int) -> None:
+    """Publish the year's announcement, materials checklist and warm reminder."""
+    from flows.publicity import publicity_flow
+
+    _show(publicity_flow(programme, year))
+
+
+@run.command()
+def registration(programme: str, year: int, roster: Path) -> None:
+    """Put a roster file into the object store and import it."""
+    from flows.registration import registration_flow
+    from mutualaid.storage import get_store
+
+    key = f"rosters/{year}/{date.today():%Y%m%d}-{roster.name}"
+    get_store().put(key, roster.read_bytes(), media_type="text/csv", immutable=False)
+    _show(registration_flow(programme, year, key))
+
+
+@run.command()
+def eligibility(programme: str, year: int) -> None:
+    """Apply the automatic eligibility rules to the year's registered enrolments."""
+    from flows.eligibility import eligibility_flow
+
+    _show(eligibility_flow(programme, year))
+
+
+@run.command()
+def claims(intake_batch: Annotated[str | None, typer.Argument(help="inbox/claims/<batch>")] = None) -> None:
+    """File the claims of an intake batch and calculate every submitted claim."""
+    from flows.claims import claims_flow
+
+    _show(claims_flow(intake_batch))
+
+
+@run.command()
+def approval() -> None:
+    """Route calculated claims to their first review level."""
+    from flows.approval import approval_flow
+
+    _show(approval_flow())
+
+
+@run.command()
+def disbursement(programme: str, year: int) -> None:
+    """Release passed notices, batch payable claims, import arrived bank results."""
+    from flows.disbursement import disbursement_flow
+
+    _show(disbursement_flow(programme, year))
+
+
+@run.command()
+def disclosure(programme: str, year: int, period: str) -> None:
+    """Publish the disclosure of a period ('2026' or '2026-11')."""
+    from flows.disclosure import disclosure_flow
+
+    _show(disclosure_flow(programme, year, period))
+
+
+def schedule_command(programme: str, year: int) -> None:
+    """Serve the scheduled flows: monthly disclosure (1st of the month), renewal reminders (Nov 1)."""
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.schedules import Cron
+
+    from flows.disclosure import monthly_disclosure_flow
+    from flows.publicity import renewal_reminders_flow
+
+    parameters = {"programme_code": programme, "year": year}
+    # to_deployment is synchronous outside an event loop; its declared type also admits a coroutine.
+    monthly = cast(
+        RunnerDeployment,
+        monthly_disclosure_flow.to_deployment(
+            name="monthly-disclosure", schedules=[Cron("0 6 1 * *", timezone=SHANGHAI)], parameters=parameters
+        ),
+    )
+    renewals = cast(
+        RunnerDeployment,
+        renewal_reminders_flow.to_deployment(
+            name="renewal-reminders", schedules=[Cron("0 8 1 11 *", timezone=SHANGHAI)], parameters=parameters
+        ),
+    )
+    serve(monthly, renewals)

@@ -118,14 +118,14 @@ def write_claim_intakes(
         data = claim_input(n, rng, admission, claim_kind)
         doc_types = list(HOSPITAL_DOCS)
         if claim_kind == "critical":
-            doc_types = ["id_card", "diagnosis_certificate", "bank_card"]  # type: ignore[list-item]
+            doc_types = [DocumentType.ID_CARD, DocumentType.DIAGNOSIS_CERTIFICATE, DocumentType.BANK_CARD]
         elif claim_kind == "hardship":
-            doc_types = ["id_card", "bank_card"]  # type: ignore[list-item]
-        if n % 25 == 24:
+            doc_types = [DocumentType.ID_CARD, DocumentType.BANK_CARD]
+        if n % 25 == 12:
             doc_types = doc_types[:-2]  # handed in without all materials: incomplete
         write_intake(
             store, f"{INBOX}/{batch}/{n:05d}", id_number=member.id_number, programme_code=PROGRAMME, claim=data,
-            documents=documents_for(n, [DocumentType(d) for d in doc_types]),
+            documents=documents_for(n, doc_types),
         )  # fmt: skip
     return count
 

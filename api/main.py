@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import auth, cases, disclosures, health, rosters, tasks, users
+from api.routes import auth, cases, disclosures, funds, health, rosters, tasks, units, users
 
 TITLE = "工会职工医疗互助保障 API"
 
@@ -15,12 +15,15 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title=TITLE,
         version="0.1.0",
-        description="Union medical mutual-aid programme: reviewers' queue, case tracking, rosters, disclosures.",
+        description=(
+            "Union medical mutual-aid programme: reviewers' queue, case tracking, rosters, renewal, "
+            "fund collection, disclosures."
+        ),
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
-    for module in (health, auth, users, tasks, cases, rosters, disclosures):
+    for module in (health, auth, users, tasks, cases, rosters, units, funds, disclosures):
         app.include_router(module.router)
     return app
 

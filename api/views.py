@@ -10,13 +10,22 @@ from urllib.parse import quote
 
 from sqlmodel import Session
 
-from api.schemas import ClaimStatusPublic
+from api.schemas import (
+    ClaimStatusPublic,
+    FundPublic,
+    ReceiptPublic,
+    ReconciliationPublic,
+    SourceTotal,
+    UnitReconciliationPublic,
+)
 from models.approvals import ApprovalTask, TaskKind, TaskPublic, TaskStatus
 from models.audit import AuditEvent, AuditEventPublic
 from models.base import as_utc, format_yuan
 from models.claims import Claim
+from models.funds import FundReceipt, FundSource
 from models.publications import Publication, PublicationPublic, PublishedFile, PublishedFilePublic
 from tasks.approval import TaskRow, level_name
+from tasks.funds import FundFigures, UnitReconciliation
 from tasks.labels import label
 
 
@@ -129,3 +138,84 @@ def publication_public(publication: Publication, files: list[PublishedFile]) -> 
             for f in sorted(files, key=lambda f: f.name)
         ],
     )
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """A Content-Disposition header that downloads as filename (an ASCII fallback plus the UTF-8 name)."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename)
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"}
+
+
+def receipt_public(receipt: FundReceipt, payer_unit_code: str | None, language: str = "zh-CN") -> ReceiptPublic:
+    """A receipt as finance sees it."""
+    assert receipt.id is not None
+    return ReceiptPublic(
+        id=receipt.id,
+        source=FundSource(receipt.source),
+        source_label=label("fund_source", str(receipt.source), language),
+        payer=receipt.payer,
+        payer_unit_code=payer_unit_code,
+        amount_yuan=format_yuan(receipt.amount_fen),
+        amount_fen=receipt.amount_fen,
+        received_on=receipt.received_on,
+        reference=receipt.reference,
+        member_count=receipt.member_count,
+        recorded_at=as_utc(receipt.recorded_at),
+    )
+
+
+def fund_public(programme_code: str, year: int, figures: FundFigures, language: str = "zh-CN") -> FundPublic:
+    """The year's fund figures, every amount both as '1,234.56' yuan and as integer fen."""
+    return FundPublic(
+        programme_code=programme_code,
+        year=year,
+        receipts_yuan=format_yuan(figures.receipts_fen),
+        receipts_fen=figures.receipts_fen,
+        payouts_yuan=format_yuan(figures.payouts_fen),
+        payouts_fen=figures.payouts_fen,
+        balance_yuan=format_yuan(figures.balance_fen),
+        balance_fen=figures.balance_fen,
+        by_source=[
+            SourceTotal(
+                source=FundSource(source),
+                label=label("fund_source", source, language),
+                amount_yuan=format_yuan(fen),
+                amount_fen=fen,
+            )
+            for source, fen in figures.by_source.items()
+        ],
+    )
+
+
+def _unit_row(
+    code: str, name: str, expected: int, received: int, enrolled: int, activated: int
+) -> UnitReconciliationPublic:
+    return UnitReconciliationPublic(
+        unit_code=code,
+        unit_name=name,
+        expected_yuan=format_yuan(expected),
+        expected_fen=expected,
+        received_yuan=format_yuan(received),
+        received_fen=received,
+        difference_yuan=format_yuan(received - expected),
+        difference_fen=received - expected,
+        members_enrolled=enrolled,
+        members_activated=activated,
+    )
+
+
+def reconciliation_public(programme_code: str, year: int, rows: list[UnitReconciliation]) -> ReconciliationPublic:
+    """Every unit's expected and received contributions, and the totals."""
+    units = [
+        _unit_row(r.unit_code, r.unit_name, r.expected_fen, r.received_fen, r.members_enrolled, r.members_activated)
+        for r in rows
+    ]
+    totals = _unit_row(
+        "",
+        "合计",
+        sum(r.expected_fen for r in rows),
+        sum(r.received_fen for r in rows),
+        sum(r.members_enrolled for r in rows),
+        sum(r.members_activated for r in rows),
+    )
+    return ReconciliationPublic(programme_code=programme_code, year=year, units=units, totals=totals)

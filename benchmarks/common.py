@@ -35,7 +35,8 @@ PG_ADMIN_URL = os.environ.get("MUTUALAID_BENCH_PG_URL", "postgresql+psycopg://po
 def parse_args(description: str, default_rows: int, **extra: tuple[type, Any, str]) -> argparse.Namespace:
     """The common flags (--rows, --db) plus extra ones given as name=(type, default, help)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--rows", type=int, default=default_rows, help=f"how many rows (default {default_rows:,})")
+    rows_help = f"how many rows (default {default_rows:,})" if default_rows else "how many rows (default: see above)"
+    parser.add_argument("--rows", type=int, default=default_rows, help=rows_help)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite", help="database (default sqlite)")
     for name, (kind, default, text_) in extra.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=default, help=text_)

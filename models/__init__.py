@@ -5,6 +5,7 @@ Importing this package registers every table on SQLModel.metadata.
 
 from models.approvals import ApprovalTask, Decision
 from models.audit import AuditEvent, OutboxMessage
+from models.bar_list import BarListEntry as BarListEntry  # re-exported; registers the table
 from models.claims import Claim, ClaimDocument
 from models.enrolments import Enrolment
 from models.funds import FundAccount, FundReceipt, LedgerEntry

@@ -1,6 +1,8 @@
 """The rules of a programme's policy year, stored as data and validated on load (DOMAIN 2.3-2.7).
 
-Every number here is a default that an administrator may change per programme and year.
+Every number here is a default that an administrator may change per programme and year. The eligibility
+rules are the region, employment statuses and age range here; the bar list is a table of its own
+(models.bar_list), because it is personal data that administrators keep up to date during the year.
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class PolicyRules(BaseModel):
     age_min: int = Field(default=16, ge=0)
     age_max: int = Field(default=75, ge=0)
     employment_statuses: tuple[str, ...] = ("in_service", "retired")
+    # The org units (by code) whose subtrees form the programme's region; empty: the owner's subtree.
+    region_org_codes: tuple[str, ...] = ()
     notice_days: int = Field(default=7, ge=0)
     renewal_reminder_month_day: tuple[int, int] = (11, 1)
     hospitalisation: HospitalisationRule = HospitalisationRule()

@@ -2,16 +2,33 @@
 
 Nothing else writes a `status` column. `change_status` moves one object (optimistic: the row must still
 have the version the caller read, else Conflict); `change_status_bulk` moves a chunk of rows in one
-statement and writes one audit event per row.
+statement and writes one audit event per row, copied from the rows with INSERT ... SELECT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -147,6 +164,9 @@ def change_status_bulk(
     """Move every row of `ids` that is in an allowed source state to `to`; return the ids that moved.
 
     Rows in any other state are left alone (the caller reports them). `reasons` gives a per-row reason.
+    The rows are locked first (FOR UPDATE on PostgreSQL; SQLite's write transaction locks the file), then
+    their audit events are copied from the rows themselves, one INSERT ... SELECT per distinct reason,
+    before the one UPDATE moves them.
     """
     entity = model.__tablename__
     table = model.__table__
@@ -154,15 +174,20 @@ def change_status_bulk(
     wanted = list(ids)
     if not wanted or not sources:
         return []
+    in_source = table.c.status.in_(sorted(sources))
     rows = session.execute(
-        select(table.c.id, table.c.status).where(table.c.id.in_(wanted), table.c.status.in_(sources)).with_for_update()
+        select(table.c.id, table.c.status)
+        .where(id_in(session, table.c.id, wanted), in_source)
+        .order_by(table.c.id)  # lock in one order, so that two bulk moves cannot deadlock each other
+        .with_for_update()
     ).all()
     if not rows:
         return []
-    moved = [row.id for row in rows]
+    moved = [row[0] for row in rows]
+    _audit_bulk(session, table, rows, moved, to, actor=actor, reason=reason, reasons=reasons, action=action)
     session.execute(
         update(table)
-        .where(table.c.id.in_(moved), table.c.status.in_(sources))
+        .where(id_in(session, table.c.id, moved), in_source)
         .values(status=str(to), version=table.c.version + 1, **dict(values or {}))
     )
     # Keep objects already loaded in this session in step with the rows just changed.
@@ -173,23 +198,86 @@ def change_status_bulk(
             set_committed_value(obj, "version", obj.version + 1)
             for column, value in (values or {}).items():
                 set_committed_value(obj, column, value)
-    now = utcnow()
-    session.execute(
-        insert(AuditEvent.__table__),  # type: ignore[attr-defined]
-        [
-            {
-                "occurred_at": now,
-                "actor_id": actor.user_id,
-                "actor_label": actor.label,
-                "entity_type": entity,
-                "entity_id": row.id,
-                "action": action or f"{entity}.{to}",
-                "from_state": row.status,
-                "to_state": str(to),
-                "reason": (reasons or {}).get(row.id, reason),
-                "data": {},
-            }
-            for row in rows
-        ],
-    )
     return moved
+
+
+# Above this many distinct per-row reasons in one call, one executemany beats an INSERT ... SELECT per reason.
+MANY_REASONS = 32
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_CONSTANT_COLUMNS = ("occurred_at", "actor_id", "actor_label", "entity_type", "action", "to_state", "reason", "data")
+
+
+def _audit_bulk(
+    session: Session,
+    table: Any,
+    rows: Sequence[Any],  # (id, status) of the locked rows
+    moved: list[int],
+    to: str,
+    *,
+    actor: Actor,
+    reason: str | None,
+    reasons: Mapping[int, str] | None,
+    action: str | None,
+) -> None:
+    """One audit event per locked row (id, status), written before the rows move."""
+    entity = table.name
+    constant = {
+        "occurred_at": utcnow(),
+        "actor_id": actor.user_id,
+        "actor_label": actor.label,
+        "entity_type": entity,
+        "action": action or f"{entity}.{to}",
+        "to_state": str(to),
+        "data": {},
+    }
+    by_reason: dict[str | None, list[int]] = {reason: moved}
+    if reasons:
+        by_reason = defaultdict(list)
+        for entity_id in moved:
+            by_reason[reasons.get(entity_id, reason)].append(entity_id)
+    if len(by_reason) > MANY_REASONS:
+        assert reasons is not None
+        events = [
+            {**constant, "entity_id": row[0], "from_state": row[1], "reason": reasons.get(row[0], reason)}
+            for row in rows
+        ]
+        session.execute(insert(_AUDIT), events)
+        return
+    in_source = table.c.status.in_(sorted({row[1] for row in rows}))
+    for why, group in by_reason.items():
+        values = {**constant, "reason": why}
+        copied = (
+            select(*(_bound(name, values[name]) for name in _CONSTANT_COLUMNS), table.c.id, table.c.status)
+            .where(id_in(session, table.c.id, group), in_source)
+            .order_by(table.c.id)
+        )
+        session.execute(insert(_AUDIT).from_select([*_CONSTANT_COLUMNS, "entity_id", "from_state"], copied))
+
+
+def _bound(column: str, value: Any) -> Any:
+    """A bound value typed as its audit column, so that PostgreSQL knows its type inside a SELECT list.
+
+    Plain CAST for numbers and strings; timestamps and JSON keep their bind types (psycopg sends them
+    typed), because CAST(… AS DATETIME) would turn SQLite's timestamp text into a number.
+    """
+    kind = _AUDIT.c[column].type
+    if isinstance(kind, (DateTime, JSON)):
+        return literal(value, kind).label(column)
+    return cast(literal(value, kind), kind).label(column)
+
+
+def id_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """SQL: `column IN ids`, with the ids sent as one parameter (an array on PostgreSQL, JSON on SQLite).
+
+    A chunk of thousands of ids as one bound value each costs more in SQLAlchemy's statement expansion and
+    the server's parser than the statement itself.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # An array literal as text: psycopg's own list adaptation costs more than the query it feeds.
+        text = "{" + ",".join(map(str, map(int, ids))) + "}"
+        return column == any_(cast(bindparam(None, text, type_=String), ARRAY(Integer)))
+    if dialect == "sqlite":
+        each = func.json_each(bindparam(None, json.dumps(list(ids)), type_=String)).table_valued("value")
+        return column.in_(select(each.c.value))
+    return column.in_(list(ids))

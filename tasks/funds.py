@@ -7,14 +7,21 @@ the balance covers it, and the database's check constraints refuse a negative ba
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlmodel import Session
 
+from models.base import format_yuan, yuan_to_fen
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.funds import FundAccount, FundReceipt, FundSource, LedgerEntry, LedgerKind
@@ -27,6 +34,10 @@ RECEIPT = FundReceipt.__table__  # type: ignore[attr-defined]
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
 ORG_UNIT = OrgUnit.__table__  # type: ignore[attr-defined]
 WAITING_PAST_YEAR_END = "等待期结束时已超出本保障年度"
+# Yuan as people write it: digits (optionally grouped by commas), at most two decimals; 12 integer digits at most.
+YUAN_RE = re.compile(r"([0-9]{1,3}(,[0-9]{3}){0,3}|[0-9]{1,12})(\.[0-9]{1,2})?")
+RECONCILIATION_HEADER = ("单位编码", "单位名称", "应缴金额(元)", "实缴金额(元)", "差额(元)", "登记人数", "已缴费人数")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -54,12 +65,27 @@ class UnitReconciliation:
     """What a unit should have paid for its members against what it did pay."""
 
     unit_id: int
+    unit_code: str
     unit_name: str
     expected_fen: int
     received_fen: int
     difference_fen: int  # received − expected: positive overpaid, negative owing
     members_enrolled: int
     members_activated: int
+
+
+def parse_yuan(text: str) -> int:
+    """An amount in yuan written as a decimal string ("1234.56", "1,234.5") as integer fen; must be > 0.
+
+    Full-width digits and punctuation (as Chinese input methods type them) count as their ASCII forms.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).strip() if isinstance(text, str) else ""
+    if not YUAN_RE.fullmatch(cleaned):
+        raise ValidationFailed("金额格式无效：应为以元为单位、最多两位小数的正数，例如 1234.56", code="invalid_amount")
+    fen = yuan_to_fen(Decimal(cleaned.replace(",", "")))
+    if fen <= 0:
+        raise ValidationFailed("金额必须大于0", code="invalid_amount")
+    return fen
 
 
 def _positive(amount_fen: int) -> None:
@@ -237,6 +263,7 @@ def collect_unit_contribution(
         reference=reference,
         payer_org_id=unit.id,
         member_count=count,
+        recorded_by=actor.user_id,
     )
     for start, ids in by_start.items():
         values = {
@@ -306,9 +333,12 @@ def reconcile_units(*, session: Session, policy_year: PolicyYear) -> list[UnitRe
         )
     )
     unit_ids = sorted(set(enrolments) | set(received))
-    names: dict[int, str] = dict(
-        iter(session.execute(select(ORG_UNIT.c.id, ORG_UNIT.c.name).where(ORG_UNIT.c.id.in_(unit_ids))).tuples())
-    )
+    units = {
+        row.id: row
+        for row in session.execute(
+            select(ORG_UNIT.c.id, ORG_UNIT.c.code, ORG_UNIT.c.name).where(ORG_UNIT.c.id.in_(unit_ids))
+        )
+    }
     contribution = policy_year.policy().contribution_fen
     result: list[UnitReconciliation] = []
     for unit_id in unit_ids:
@@ -318,7 +348,8 @@ def reconcile_units(*, session: Session, policy_year: PolicyYear) -> list[UnitRe
         result.append(
             UnitReconciliation(
                 unit_id=unit_id,
-                unit_name=names.get(unit_id, ""),
+                unit_code=units[unit_id].code if unit_id in units else "",
+                unit_name=units[unit_id].name if unit_id in units else "",
                 expected_fen=expected,
                 received_fen=paid,
                 difference_fen=paid - expected,
@@ -327,6 +358,35 @@ def reconcile_units(*, session: Session, policy_year: PolicyYear) -> list[UnitRe
             )
         )
     return result
+
+
+def _plain_yuan(fen: int) -> str:
+    """Fen as '1234.56' (no grouping), a number Excel reads as such."""
+    return format_yuan(fen).replace(",", "")
+
+
+def _text_cell(value: str) -> str:
+    """A text cell that a spreadsheet will never evaluate as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def reconciliation_csv(rows: Sequence[UnitReconciliation]) -> bytes:
+    """The reconciliation as a CSV for Excel (UTF-8 with BOM, CRLF), amounts in yuan, with a total line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(RECONCILIATION_HEADER)
+    for r in rows:
+        amounts = (r.expected_fen, r.received_fen, r.difference_fen)
+        writer.writerow(
+            [_text_cell(r.unit_code), _text_cell(r.unit_name), *(_plain_yuan(a) for a in amounts),
+             r.members_enrolled, r.members_activated]
+        )  # fmt: skip
+    totals = (sum(r.expected_fen for r in rows), sum(r.received_fen for r in rows), sum(r.difference_fen for r in rows))
+    writer.writerow(
+        ["合计", "", *(_plain_yuan(a) for a in totals),
+         sum(r.members_enrolled for r in rows), sum(r.members_activated for r in rows)]
+    )  # fmt: skip
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def is_covered(enrolment: Enrolment, on: date) -> bool:

@@ -48,6 +48,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "active": ("保障中", "Covered"),
         "lapsed": ("已失效", "Lapsed"),
     },
+    "employment_status": {
+        "in_service": ("在职", "In service"),
+        "retired": ("退休", "Retired"),
+    },
     "task_level": {
         "1": ("初审（基层工会）", "Level 1 review (grassroots union)"),
         "2": ("审核（县区总工会）", "Level 2 review (county union)"),

@@ -1,17 +1,47 @@
 """Registration (DOMAIN 2.2): roster rows into members and enrolments of a policy year, set-based per chunk.
 
-A chunk costs a handful of statements whatever its size: one to resolve unit codes, one to find known
-members, one to find this year's enrolments, one bulk insert each for new members and enrolments and one
-executemany update for known members. Re-importing the same rows creates nothing twice.
+A chunk costs a handful of statements whatever its size. Unit codes are resolved and checked against the
+importer's scope in Python (a roster names a handful of units). The rows then go into a temporary staging
+table (COPY on PostgreSQL, one driver-level executemany on SQLite) and set-based statements do the rest in
+the chunk's transaction: insert the members not known yet; only if some were known, drop (and report) the
+rows already enrolled for the year and bring the known members' data up to date; insert the enrolments.
+Re-importing the same rows creates nothing twice.
+
+`import_roster` streams a file through `tasks.roster.iter_roster` with a reader thread one or two chunks
+ahead, so reading and validating overlap the database work; it can commit after every chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from queue import Full, Queue
+from typing import Any, BinaryIO
 
-from sqlalchemy import Select, bindparam, exists, insert, select, update
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    ScalarSelect,
+    Select,
+    String,
+    Table,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.schema import CreateTable
 from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
@@ -21,13 +51,37 @@ from models.errors import ValidationFailed
 from models.members import Member
 from models.org import OrgLevel, OrgUnit
 from models.programmes import PolicyYear
-from tasks.roster import RosterRow, RowError, parse_roster, row_error
+from tasks.roster import RosterChunk, RosterRow, RowError, iter_roster, row_error
 
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]
 ORG_UNIT = OrgUnit.__table__  # type: ignore[attr-defined]
 POLICY_YEAR = PolicyYear.__table__  # type: ignore[attr-defined]
 UPDATABLE = ("phone", "bank_card", "bank_name", "org_unit_id", "employment_status")
+
+# One chunk's rows on their way in. Temporary: private to the connection, gone at the end of the chunk.
+STAGE = Table(
+    "roster_stage",
+    MetaData(),
+    Column("row_no", Integer, nullable=False),
+    Column("name", String, nullable=False),
+    Column("id_number", String, nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String, nullable=False),
+    Column("phone", String),
+    Column("employment_status", String, nullable=False),
+    Column("org_unit_id", Integer, nullable=False),
+    Column("bank_card", String),
+    Column("bank_name", String),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+STAGE_COLUMNS = tuple(c.name for c in STAGE.columns)
+# For the current transaction only (set_config's third argument), in one round trip each.
+NESTED_LOOPS_ONLY = "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)"
+ANY_JOINS = (
+    "SELECT set_config(name, reset_val, true) FROM pg_settings WHERE name IN ('enable_hashjoin', 'enable_mergejoin')"
+)
 
 
 @dataclass
@@ -58,22 +112,26 @@ def _resolve_units(
             select(ORG_UNIT.c.id, ORG_UNIT.c.code, ORG_UNIT.c.level, ORG_UNIT.c.path).where(ORG_UNIT.c.code.in_(codes))
         )
     }
+    refusals: dict[str, str] = {}
+    for code in codes:
+        unit = found.get(code)
+        if unit is None:
+            refusals[code] = f"单位编码“{code}”不存在"
+        elif unit.level != OrgLevel.GRASSROOTS:
+            refusals[code] = "该单位不是基层工会，不能登记会员"
+        elif scope is not None and not unit.path.startswith(scope):
+            refusals[code] = "该单位不在您所属组织的管辖范围内"
     kept: list[RosterRow] = []
     for r in rows:
-        unit = found.get(r.unit_code)
-        if unit is None:
-            errors.append(row_error(r.row, "unit", r.unit_code, f"单位编码“{r.unit_code}”不存在"))
-        elif unit.level != OrgLevel.GRASSROOTS:
-            errors.append(row_error(r.row, "unit", r.unit_code, "该单位不是基层工会，不能登记会员"))
-        elif scope is not None and not unit.path.startswith(scope):
-            errors.append(row_error(r.row, "unit", r.unit_code, "该单位不在您所属组织的管辖范围内"))
+        if r.unit_code in refusals:
+            errors.append(row_error(r.row, "unit", r.unit_code, refusals[r.unit_code]))
         else:
             kept.append(r)
     return kept, {code: u.id for code, u in found.items()}
 
 
 def _dedupe(rows: Sequence[RosterRow], errors: list[RowError]) -> list[RosterRow]:
-    """Rows without a repeated ID number (parse_roster already does this; chunks may come from elsewhere)."""
+    """Rows without a repeated ID number (iter_roster already does this; chunks may come from elsewhere)."""
     first: dict[str, int] = {}
     kept: list[RosterRow] = []
     for r in rows:
@@ -85,55 +143,128 @@ def _dedupe(rows: Sequence[RosterRow], errors: list[RowError]) -> list[RosterRow
     return kept
 
 
-def _update_known(session: Session, known: dict[str, Any], rows: Sequence[RosterRow], unit_ids: dict[str, int]) -> None:
-    """Bring known members' contact, bank, unit and employment data up to the roster (one executemany)."""
-    changes: list[dict[str, Any]] = []
-    for r in rows:
-        old = known[r.id_number]
-        new = {
-            "phone": r.phone or old.phone,
-            "bank_card": r.bank_card or old.bank_card,
-            "bank_name": r.bank_name or old.bank_name,
-            "org_unit_id": unit_ids[r.unit_code],
-            "employment_status": str(r.employment_status),
-        }
-        if any(new[c] != getattr(old, c) for c in UPDATABLE):
-            changes.append({"member_id": old.id, **{f"new_{c}": v for c, v in new.items()}})
-    if changes:
-        stmt = (
-            update(MEMBER)
-            .where(MEMBER.c.id == bindparam("member_id"))
-            .values({c: bindparam(f"new_{c}") for c in UPDATABLE})
+def _stage(session: Session, rows: Sequence[RosterRow], unit_ids: dict[str, int]) -> None:
+    """Load the rows into a fresh staging table: COPY on PostgreSQL, one driver-level executemany on SQLite."""
+    session.execute(CreateTable(STAGE))  # fails loudly if a broken earlier chunk left one in this transaction
+    records = (
+        (
+            r.row, r.name, r.id_number, r.birth_date, r.sex, r.phone, str(r.employment_status),
+            unit_ids[r.unit_code], r.bank_card, r.bank_name,
         )
-        session.execute(stmt, changes)
+        for r in rows
+    )  # fmt: skip
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    if session.get_bind().dialect.name == "postgresql":
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY roster_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for record in records:
+                copy.write_row(record)
+        return
+    marks = ", ".join("?" * len(STAGE_COLUMNS))
+    cursor = driver.cursor()
+    try:
+        cursor.executemany(
+            f"INSERT INTO roster_stage ({', '.join(STAGE_COLUMNS)}) VALUES ({marks})",  # noqa: S608 - fixed names
+            ((*r[:3], r[3].isoformat(), *r[4:]) for r in records),
+        )
+    finally:
+        cursor.close()
 
 
-def _insert_members(session: Session, rows: Sequence[RosterRow], unit_ids: dict[str, int]) -> dict[str, int]:
-    """Bulk-insert members for rows with unknown ID numbers; return ID number → new member id."""
-    if not rows:
-        return {}
-    now = utcnow()
-    session.execute(
-        insert(MEMBER),
-        [
-            {
-                "name": r.name,
-                "id_number": r.id_number,
-                "birth_date": r.birth_date,
-                "sex": r.sex,
-                "phone": r.phone,
-                "employment_status": str(r.employment_status),
-                "org_unit_id": unit_ids[r.unit_code],
-                "bank_card": r.bank_card,
-                "bank_name": r.bank_name,
-                "barred": False,
-                "created_at": now,
-            }
-            for r in rows
-        ],
+def _drop_enrolled(session: Session, policy_year_id: int | None, errors: list[RowError]) -> None:
+    """Take the rows whose member is already enrolled for the year out of the stage, reporting each.
+
+    A scalar subquery is never turned into a join, so each staged row probes the member and enrolment
+    unique indexes; as EXISTS, PostgreSQL would be free to start from the year's enrolments instead, which
+    stale statistics during a big import make look cheap (measured: a full scan per chunk).
+    """
+    enrolment_id = (
+        select(ENROLMENT.c.id)
+        .join(MEMBER, MEMBER.c.id == ENROLMENT.c.member_id)
+        .where(MEMBER.c.id_number == STAGE.c.id_number, ENROLMENT.c.policy_year_id == policy_year_id)
+        .scalar_subquery()
     )
-    new_ids = select(MEMBER.c.id_number, MEMBER.c.id).where(MEMBER.c.id_number.in_([r.id_number for r in rows]))
-    return {number: member_id for number, member_id in session.execute(new_ids)}
+    deleted = delete(STAGE).where(enrolment_id.is_not(None)).returning(STAGE.c.row_no, STAGE.c.id_number)
+    for row_no, id_number in session.execute(deleted):
+        errors.append(row_error(row_no, "id_number", id_number, "已在本年度登记"))
+
+
+def _member_id_of_staged() -> ScalarSelect[Any]:
+    """The id of the member with the staged row's ID number (a per-row unique-index probe, see _drop_enrolled)."""
+    return select(MEMBER.c.id).where(MEMBER.c.id_number == STAGE.c.id_number).scalar_subquery()
+
+
+def _update_known(session: Session) -> None:
+    """Bring known members' contact, bank, unit and employment data up to the roster (blank cells keep old data)."""
+    new = {
+        "phone": func.coalesce(STAGE.c.phone, MEMBER.c.phone),
+        "bank_card": func.coalesce(STAGE.c.bank_card, MEMBER.c.bank_card),
+        "bank_name": func.coalesce(STAGE.c.bank_name, MEMBER.c.bank_name),
+        "org_unit_id": STAGE.c.org_unit_id,
+        "employment_status": STAGE.c.employment_status,
+    }
+    changed = or_(*(MEMBER.c[c].is_distinct_from(value) for c, value in new.items()))
+    session.execute(update(MEMBER).values(new).where(MEMBER.c.id_number == STAGE.c.id_number, changed))
+
+
+def _insert_members(session: Session, now: datetime) -> int:
+    """Insert a member for every staged row whose ID number is not known yet, in row order; how many."""
+    columns = ("name", "id_number", "birth_date", "sex", "phone", "employment_status", "org_unit_id", "bank_card")
+    rows = (
+        select(
+            *(STAGE.c[c] for c in columns), STAGE.c.bank_name, literal(False), literal(now, MEMBER.c.created_at.type)
+        )
+        .where(_member_id_of_staged().is_(None))
+        .order_by(STAGE.c.row_no)
+    )
+    statement = insert(MEMBER).from_select([*columns, "bank_name", "barred", "created_at"], rows)
+    return _rowcount(session.execute(statement, execution_options={"preserve_rowcount": True}))
+
+
+def _rowcount(result: Any) -> int:
+    """The rows an INSERT ... SELECT wrote (executed with preserve_rowcount)."""
+    return int(result.rowcount)
+
+
+def _enrol_staged(session: Session, policy_year: PolicyYear, kind: EnrolmentKind, now: datetime) -> int:
+    """Enrol every staged row's member for the year, in row order; how many."""
+    rows = (
+        select(
+            MEMBER.c.id,
+            literal(policy_year.id),
+            STAGE.c.org_unit_id,
+            literal(str(kind)),
+            literal(str(EnrolmentStatus.REGISTERED)),
+            literal(1),
+            literal(policy_year.policy().contribution_fen),
+            literal(now, ENROLMENT.c.registered_at.type),
+        )
+        .select_from(STAGE.join(MEMBER, MEMBER.c.id_number == STAGE.c.id_number))
+        .order_by(STAGE.c.row_no)
+    )
+    columns = ["member_id", "policy_year_id", "org_unit_id", "kind", "status", "version", "contribution_fen"]
+    statement = insert(ENROLMENT).from_select([*columns, "registered_at"], rows)
+    return _rowcount(session.execute(statement, execution_options={"preserve_rowcount": True}))
+
+
+@contextmanager
+def _nested_loops(session: Session) -> Iterator[None]:
+    """On PostgreSQL, join the stage to members by index probes only, for the statements inside.
+
+    During a bulk import the planner's statistics lag far behind the tables, and it joins a 5,000-row stage
+    to the member table by hashing the whole table (measured: time per chunk grows with the table). A nested
+    loop over the stage with unique-index probes is always the right plan here. The settings are local to
+    the transaction (set_config's third argument) and put back at the end, so later statements plan as usual.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text(NESTED_LOOPS_ONLY))
+    yield
+    if postgres:
+        session.execute(text(ANY_JOINS))
 
 
 def import_roster_rows(
@@ -147,42 +278,19 @@ def import_roster_rows(
     """Enrol a chunk of valid roster rows into the policy year; return how many were enrolled and the refusals."""
     errors: list[RowError] = []
     rows, unit_ids = _resolve_units(session, _dedupe(rows, errors), importer_scope_path, errors)
-    if not rows:
-        return ChunkResult(imported=0, errors=errors)
-    known = {
-        m.id_number: m
-        for m in session.execute(
-            select(MEMBER.c.id, MEMBER.c.id_number, *(MEMBER.c[c] for c in UPDATABLE)).where(
-                MEMBER.c.id_number.in_([r.id_number for r in rows])
-            )
-        )
-    }
-    enrolled = set(
-        session.scalars(
-            select(ENROLMENT.c.member_id).where(
-                ENROLMENT.c.policy_year_id == policy_year.id,
-                ENROLMENT.c.member_id.in_([m.id for m in known.values()]),
-            )
-        )
-    )
-    todo: list[RosterRow] = []
-    for r in rows:
-        if r.id_number in known and known[r.id_number].id in enrolled:
-            errors.append(row_error(r.row, "id_number", r.id_number, "已在本年度登记"))
-        else:
-            todo.append(r)
-    if not todo:
-        return ChunkResult(imported=0, errors=errors)
-    _update_known(session, known, [r for r in todo if r.id_number in known], unit_ids)
-    member_ids = _insert_members(session, [r for r in todo if r.id_number not in known], unit_ids)
-    member_ids.update({n: m.id for n, m in known.items()})
-    _insert_enrolments(
-        session,
-        policy_year,
-        [(member_ids[r.id_number], unit_ids[r.unit_code]) for r in todo],
-        kind,
-    )
-    return ChunkResult(imported=len(todo), errors=errors)
+    imported = 0
+    if rows:
+        session.flush()
+        now = utcnow()
+        with _nested_loops(session):
+            _stage(session, rows, unit_ids)
+            if _insert_members(session, now) < len(rows):  # some were known: maybe enrolled, maybe changed
+                _drop_enrolled(session, policy_year.id, errors)
+                _update_known(session)
+            imported = _enrol_staged(session, policy_year, kind, now)
+            session.execute(text("DROP TABLE roster_stage"))
+    errors.sort(key=lambda e: e.row)
+    return ChunkResult(imported=imported, errors=errors)
 
 
 def _insert_enrolments(
@@ -211,29 +319,80 @@ def _insert_enrolments(
     )
 
 
+def read_ahead(chunks: Iterator[RosterChunk], depth: int = 2) -> Iterator[RosterChunk]:
+    """The chunks, read by a background thread up to depth chunks ahead of the caller.
+
+    Reading and validating is pure Python; the database works while the caller waits on it (PostgreSQL on
+    its own core, SQLite with the GIL released), so the next chunk is read meanwhile. Errors of the reader
+    (RosterFileError) are raised here, in the caller's thread; stopping early stops the reader.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def hand_over(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if not hand_over(("chunk", chunk)):
+                    return
+            hand_over(("end", None))
+        except BaseException as exc:
+            hand_over(("error", exc))
+
+    reader = threading.Thread(target=produce, name="roster-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
 def import_roster(
     *,
     session: Session,
     policy_year: PolicyYear,
-    data: bytes,
+    data: bytes | BinaryIO,
     importer_scope_path: str | None,
     chunk_size: int = 5000,
+    on_progress: Callable[[int], None] | None = None,
+    commit_each_chunk: bool = False,
 ) -> ImportReport:
-    """Parse a roster file and enrol its valid rows chunk by chunk (for the API and the CLI)."""
-    parsed = parse_roster(data)
-    errors = list(parsed.errors)
-    imported = 0
-    for start in range(0, len(parsed.rows), chunk_size):
+    """Read a roster file (bytes or a binary stream) and enrol its valid rows chunk by chunk (API and CLI).
+
+    on_progress gets the data rows read so far after each chunk. With commit_each_chunk the session commits
+    after every chunk, so no transaction grows with the file; a run that stops half-way is completed by
+    importing the file again (rows already enrolled are reported, nothing is created twice).
+    """
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    errors: list[RowError] = []
+    imported = total = 0
+    for chunk in read_ahead(iter_roster(source, chunk_size=chunk_size)):
         result = import_roster_rows(
-            session=session,
-            policy_year=policy_year,
-            rows=parsed.rows[start : start + chunk_size],
-            importer_scope_path=importer_scope_path,
+            session=session, policy_year=policy_year, rows=chunk.rows, importer_scope_path=importer_scope_path
         )
+        if commit_each_chunk:
+            session.commit()
         imported += result.imported
-        errors.extend(result.errors)
-    errors.sort(key=lambda e: e.row)
-    return ImportReport(total_rows=parsed.total_rows, imported=imported, errors=errors)
+        errors.extend(sorted([*chunk.errors, *result.errors], key=lambda e: e.row))
+        total = chunk.rows_read
+        if on_progress is not None:
+            on_progress(total)
+    return ImportReport(total_rows=total, imported=imported, errors=errors)
 
 
 def _next_year_id(session: Session, policy_year: PolicyYear) -> int | None:

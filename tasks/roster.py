@@ -1,4 +1,8 @@
-"""Unit rosters (CSV): decode, map the header, normalise and validate each row (DOMAIN 2.2). Pure, no database.
+"""Unit rosters (CSV or Excel .xlsx): read as a stream, map the header, normalise and validate each row (DOMAIN 2.2).
+
+Pure, no database. `iter_roster` reads a file of any length chunk by chunk in bounded memory: the only
+state that grows with the file is one dict entry per ID number (about 100 bytes), kept so that a
+duplicate is caught however far apart the two rows are. `parse_roster` collects the chunks of a small file.
 
 A bad row never blocks a good one: each problem becomes a `RowError` (row numbers as a spreadsheet shows
 them, the header being row 1). Problems with the file itself raise `RosterFileError`. ID numbers and bank
@@ -7,17 +11,32 @@ card numbers are masked in every `RowError`, so errors can be logged, stored and
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+import shutil
+import tempfile
 import unicodedata
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from functools import lru_cache
+from operator import itemgetter
+from typing import TYPE_CHECKING, BinaryIO
+from xml.etree.ElementTree import ParseError
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from models.errors import ValidationFailed
 from models.members import EmploymentStatus
 from tasks.idcard import InvalidIdNumber, parse_id_number
 from tasks.masking import mask_id_number
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 # field → (zh-CN column label used in errors, accepted header names in order of preference)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -29,6 +48,7 @@ COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "bank_card": ("银行卡号", ("银行卡号", "bank_card", "bankcard")),
     "bank_name": ("开户银行", ("开户银行", "开户行", "bank_name", "bankname")),
 }
+FIELDS = tuple(COLUMNS)  # the order _check_row takes a row's cells in
 REQUIRED = ("name", "id_number", "employment_status", "unit")
 EMPLOYMENT_VALUES = {  # keys as _fold leaves them: no spaces or underscores, lower case
     "在职": EmploymentStatus.IN_SERVICE,
@@ -37,22 +57,32 @@ EMPLOYMENT_VALUES = {  # keys as _fold leaves them: no spaces or underscores, lo
     "退休": EmploymentStatus.RETIRED,
     "retired": EmploymentStatus.RETIRED,
 }
-BINARY_SIGNATURES = (
-    b"PK\x03\x04",  # ZIP, xlsx, docx
-    b"%PDF",
-    b"\x89PNG",
-    b"\xd0\xcf\x11\xe0",  # old .xls / .doc
-    b"\xff\xd8\xff",  # JPEG
-    b"GIF8",
-)
+ZIP_SIGNATURE = b"PK\x03\x04"  # xlsx (and docx, plain zip: openpyxl tells them apart)
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0"  # legacy .xls / .doc
+BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode text"
+SNIFF_BYTES = 64 * 1024  # the prefix that decides the file type, encoding and delimiter
 PHONE_RE = re.compile(r"1[3-9]\d{9}")
 BANK_CARD_RE = re.compile(r"\d{12,19}")
 CJK_RE = re.compile(r"[\u3400-\u9fff]")
 NAME_RE = re.compile(r"[^\W\d_]([^\W\d_]|[·・•.' -])*")  # letters, with the dots, apostrophes and hyphens of names
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+FOLD_RE = re.compile(r"[\s_\-*＊]")
+DIGIT_NOISE_RE = re.compile(r"[\s\-]")
 NAME_MAX, BANK_NAME_MAX = 64, 64
+EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number; longer digit strings lose their tail
 MASKED_COLUMNS = frozenset({COLUMNS["id_number"][0], COLUMNS["bank_card"][0], "id_number", "bank_card"})
 REPORT_HEADER = ("行号", "列", "内容", "原因")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+EMPTY_FILE = "文件为空"
+NOT_A_ROSTER = "文件不是CSV或Excel（.xlsx）文件，请另存为 .xlsx 或 CSV（逗号分隔）后上传"
+LEGACY_XLS = "不支持旧版 .xls，请另存为 .xlsx 或 CSV"
+BROKEN_XLSX = "文件不是有效的Excel（.xlsx）文件，请用Excel重新另存为 .xlsx 或 CSV 后上传"
+UNKNOWN_ENCODING = "文件编码无法识别，请使用UTF-8或GBK编码的CSV文件"
+UNDECODABLE = "含有无法识别的字符，请确认整个文件使用同一种编码（UTF-8或GBK）"
+ID_AS_NUMBER = "身份证号被Excel存成了数字，请将该列设置为文本格式"
+CARD_AS_NUMBER = "银行卡号被Excel存成了数字，末尾数字可能已丢失，请将该列设置为文本格式"
 
 
 class RosterFileError(ValidationFailed):
@@ -61,7 +91,7 @@ class RosterFileError(ValidationFailed):
     code = "roster_file_invalid"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RosterRow:
     """One valid roster row, normalised, with what the ID number tells."""
 
@@ -77,7 +107,7 @@ class RosterRow:
     bank_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RowError:
     """One problem of one row: which column, what it held (masked where personal), and why (zh-CN)."""
 
@@ -85,6 +115,19 @@ class RowError:
     column: str
     value: str
     reason: str
+
+
+@dataclass
+class RosterChunk:
+    """Up to chunk_size data rows of a roster: the valid ones, the errors of the others, and rows read so far.
+
+    `rows_read` counts data rows (blank lines not counted) from the start of the file to the end of this
+    chunk, so the last chunk's `rows_read` is the file's total.
+    """
+
+    rows: list[RosterRow]
+    errors: list[RowError]
+    rows_read: int
 
 
 @dataclass
@@ -96,9 +139,37 @@ class ParsedRoster:
     total_rows: int
 
 
+class _Number(str):
+    """The text of a spreadsheet cell that held a number (an ID number must never be one)."""
+
+    __slots__ = ()
+
+
+class _Rejoined(io.RawIOBase):
+    """The prefix already read to sniff the file, then the rest of the source: a fresh start for any stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        out = memoryview(buffer).cast("B")
+        if self._head:
+            n = min(len(out), len(self._head))
+            out[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        data = self._rest.read(len(out))
+        out[: len(data)] = data
+        return len(data)
+
+
 def _fold(text: str) -> str:
     """A header or code word reduced for matching: NFKC, no spaces, underscores, dashes or stars, lower case."""
-    return re.sub(r"[\s_\-*＊]", "", unicodedata.normalize("NFKC", text)).lower()
+    return FOLD_RE.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
 def _clean(text: str) -> str:
@@ -108,25 +179,24 @@ def _clean(text: str) -> str:
 
 def _digits(text: str) -> str:
     """A number-like cell without spaces, dashes or the apostrophe Excel users type to keep digits."""
-    return re.sub(r"[\s\-]", "", _clean(text)).lstrip("'")
+    if text.isdigit() and text.isascii():  # the usual case, and cheap
+        return str(text)  # a plain str, also for a spreadsheet number's _Number
+    return DIGIT_NOISE_RE.sub("", _clean(text)).lstrip("'")
 
 
-def _decode(data: bytes) -> str:
-    if not data.strip() or data.strip() == b"\xef\xbb\xbf":
-        raise RosterFileError("文件为空")
-    if data.startswith(BINARY_SIGNATURES) or b"\x00" in data:
-        raise RosterFileError("文件不是CSV文本文件，请另存为CSV（逗号分隔）后上传")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gbk")
-    except UnicodeDecodeError:
-        raise RosterFileError("文件编码无法识别，请使用UTF-8或GBK编码的CSV文件") from None
+@lru_cache(maxsize=1024)
+def _status_of(text: str) -> EmploymentStatus | None:
+    """The employment status a cell names, or None (cached: a roster repeats a handful of spellings)."""
+    return EMPLOYMENT_VALUES.get(_fold(text))
 
 
-def _map_header(header: list[str]) -> dict[str, int]:
+@lru_cache(maxsize=4096)
+def _clean_repeated(text: str) -> str:
+    """_clean for the columns whose values repeat down a roster (unit codes, bank names)."""
+    return _clean(text)
+
+
+def _map_header(header: Sequence[str]) -> dict[str, int]:
     """field → column index, preferring the earlier alias when several columns match one field."""
     keys = [_fold(h) for h in header]
     found: dict[str, int] = {}
@@ -149,7 +219,7 @@ def _masked(column: str, value: str) -> str:
 def row_error(row: int, field: str, value: str, reason: str) -> RowError:
     """A RowError for a roster field, labelled in zh-CN, with ID and card numbers masked."""
     column = COLUMNS[field][0] if field in COLUMNS else field
-    return RowError(row=row, column=column, value=_masked(column, value), reason=reason)
+    return RowError(row=row, column=column, value=_masked(column, str(value)), reason=reason)
 
 
 def _normalise_name(raw: str) -> str:
@@ -157,52 +227,58 @@ def _normalise_name(raw: str) -> str:
     return name.replace(" ", "") if CJK_RE.search(name) else name
 
 
-def _check_row(number: int, cell: dict[str, str], seen: dict[str, int]) -> RosterRow | list[RowError]:
-    """The normalised row, or every problem it has."""
-    errors: list[RowError] = []
-
-    def fail(field: str, reason: str) -> None:
-        errors.append(row_error(number, field, cell[field], reason))
-
-    name = _normalise_name(cell["name"])
+def _check_row(number: int, values: Sequence[str], seen: dict[str, int]) -> RosterRow | list[RowError]:
+    """The normalised row, or every problem it has; values are the cells of FIELDS, in order."""
+    name_cell, id_cell, phone_cell, status_cell, unit_cell, card_cell, bank_cell = values
+    problems: list[tuple[str, str]] = []  # (field, reason); RowErrors are built for bad rows only
+    name = _normalise_name(name_cell)
     if not name:
-        fail("name", "姓名不能为空")
+        problems.append(("name", "姓名不能为空"))
     elif len(name) > NAME_MAX:
-        fail("name", f"姓名不能超过{NAME_MAX}个字符")
+        problems.append(("name", f"姓名不能超过{NAME_MAX}个字符"))
     elif not NAME_RE.fullmatch(name):
-        fail("name", "姓名含有非法字符")
+        problems.append(("name", "姓名含有非法字符"))
     facts = None
-    if not cell["id_number"].strip():
-        fail("id_number", "身份证号不能为空")
+    if isinstance(id_cell, _Number):
+        problems.append(("id_number", ID_AS_NUMBER))
+    elif not id_cell.strip():
+        problems.append(("id_number", "身份证号不能为空"))
     else:
         try:
-            facts = parse_id_number(_digits(cell["id_number"]))
+            facts = parse_id_number(_digits(id_cell))
         except InvalidIdNumber as exc:
-            fail("id_number", str(exc))
+            problems.append(("id_number", str(exc)))
     if facts is not None:
         first = seen.setdefault(facts.id_number, number)
         if first != number:
-            fail("id_number", f"与第{first}行身份证号重复")
-    status_text = _fold(cell["employment_status"])
-    status = EMPLOYMENT_VALUES.get(status_text)
+            problems.append(("id_number", f"与第{first}行身份证号重复"))
+    status = _status_of(status_cell)
     if status is None:
-        fail("employment_status", "在职状态不能为空" if not status_text else "在职状态应为“在职”或“退休”")
-    unit = _clean(cell["unit"])
+        problems.append(
+            ("employment_status", "在职状态不能为空" if not _fold(status_cell) else "在职状态应为“在职”或“退休”")
+        )
+    unit = _clean_repeated(unit_cell)
     if not unit:
-        fail("unit", "单位不能为空")
-    phone = _digits(cell["phone"]) or None
+        problems.append(("unit", "单位不能为空"))
+    elif CONTROL_RE.search(unit):
+        problems.append(("unit", "单位编码含有非法字符"))
+    phone = _digits(phone_cell) or None
     if phone and phone.startswith("+86"):
         phone = phone[3:]
     if phone is not None and not PHONE_RE.fullmatch(phone):
-        fail("phone", "手机号应为11位手机号码")
-    card = _digits(cell["bank_card"]) or None
-    if card is not None and not BANK_CARD_RE.fullmatch(card):
-        fail("bank_card", "银行卡号应为12-19位数字")
-    bank_name = _clean(cell["bank_name"]) or None
+        problems.append(("phone", "手机号应为11位手机号码"))
+    card = _digits(card_cell) or None
+    if card is not None and isinstance(card_cell, _Number) and len(card) > EXACT_DIGITS:
+        problems.append(("bank_card", CARD_AS_NUMBER))
+    elif card is not None and not BANK_CARD_RE.fullmatch(card):
+        problems.append(("bank_card", "银行卡号应为12-19位数字"))
+    bank_name = _clean_repeated(bank_cell) or None
     if bank_name is not None and len(bank_name) > BANK_NAME_MAX:
-        fail("bank_name", f"开户银行名称不能超过{BANK_NAME_MAX}个字符")
-    if errors or facts is None or status is None:
-        return errors
+        problems.append(("bank_name", f"开户银行名称不能超过{BANK_NAME_MAX}个字符"))
+    elif bank_name is not None and CONTROL_RE.search(bank_name):
+        problems.append(("bank_name", "开户银行名称含有非法字符"))
+    if problems or facts is None or status is None:
+        return [row_error(number, field, values[FIELDS.index(field)], reason) for field, reason in problems]
     return RosterRow(
         row=number,
         name=name,
@@ -217,43 +293,185 @@ def _check_row(number: int, cell: dict[str, str], seen: dict[str, int]) -> Roste
     )
 
 
-def parse_roster(data: bytes) -> ParsedRoster:
-    """Read a roster CSV (UTF-8 with or without BOM, or GBK); raise RosterFileError if it is no roster."""
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0]
+def _undecodable(number: int, values: Sequence[str]) -> list[RowError]:
+    """The error of a row holding bytes the file's encoding could not decode (U+FFFD), if a roster cell does."""
+    for field, value in zip(FIELDS, values, strict=True):
+        if "\ufffd" in value:
+            return [row_error(number, field, value, UNDECODABLE)]
+    return []
+
+
+def _read_head(source: BinaryIO) -> bytes:
+    """Up to SNIFF_BYTES from the start of source (fewer only at the end of the file)."""
+    parts: list[bytes] = []
+    size = 0
+    while size < SNIFF_BYTES:
+        part = source.read(SNIFF_BYTES - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _encoding(head: bytes, complete: bool) -> str:
+    """UTF-8 (a BOM is dropped) if the prefix is UTF-8, else GB18030 (a superset of GBK) if it decodes so."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(encoding)().decode(head, final=complete)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise RosterFileError(UNKNOWN_ENCODING)
+
+
+def _csv_records(source: BinaryIO, head: bytes) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row, cells) of every CSV record, blank ones included; decoded as the prefix says.
+
+    Bytes after the prefix that the encoding cannot decode become U+FFFD, so they fail their row, not the file.
+    """
+    if head.startswith(UTF16_BOMS):
+        raise RosterFileError(UNKNOWN_ENCODING)
+    if head.startswith(BINARY_SIGNATURES) or b"\x00" in head:
+        raise RosterFileError(NOT_A_ROSTER)
+    encoding = _encoding(head, complete=len(head) < SNIFF_BYTES)
+    first_line = next((line for line in head.decode(encoding, "replace").splitlines() if line.strip()), "")
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    number = 0  # the spreadsheet row of the current record
+    raw = io.BufferedReader(_Rejoined(head, source), buffer_size=SNIFF_BYTES)
+    text = io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="")
+    records = csv.reader(text, delimiter=delimiter)
+    number = 0
     try:
-        header = next(records)
-        number += 1
-        while not any(cell.strip() for cell in header):
-            header = next(records)
-            number += 1
-    except StopIteration:
-        raise RosterFileError("文件为空") from None
+        for number, record in enumerate(records, start=1):
+            yield number, record
     except csv.Error:
-        raise RosterFileError("文件不是有效的CSV格式") from None
+        raise RosterFileError(
+            "文件不是有效的CSV格式" if number == 0 else f"第{number + 1}行不是有效的CSV格式"
+        ) from None
+
+
+def _cell_text(value: object) -> str:
+    """A spreadsheet value as the text a CSV would hold; numbers keep their digits (and are marked as numbers)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return _Number(value)
+    if isinstance(value, float):
+        return _Number(int(value) if value.is_integer() else value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def _seekable(source: BinaryIO, head: bytes, start: int | None) -> BinaryIO:
+    """source rewound to start, or (if it cannot seek) a temporary file holding all of it."""
+    if start is not None:
+        source.seek(start)
+        return source
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _xlsx_records
+    spool.write(head)
+    shutil.copyfileobj(source, spool, SNIFF_BYTES)
+    spool.seek(0)
+    return spool
+
+
+def _xlsx_records(source: BinaryIO, head: bytes, start: int | None) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row, cells as text) of every row of the workbook's first sheet, streamed (read-only mode)."""
+    file = _seekable(source, head, start)
+    number = 0
+    try:
+        try:
+            workbook = load_workbook(file, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, ParseError, EOFError):
+            raise RosterFileError(BROKEN_XLSX) from None
+        try:
+            if not workbook.worksheets:
+                raise RosterFileError(BROKEN_XLSX)
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()  # the stored dimension may be wrong: read every row there is
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                yield number, [_cell_text(v) for v in values]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, ParseError, EOFError):
+            raise RosterFileError(f"第{number + 1}行无法读取，{BROKEN_XLSX}") from None
+        finally:
+            workbook.close()
+    finally:
+        if file is not source:
+            file.close()
+
+
+def _records(source: BinaryIO) -> Iterator[tuple[int, list[str]]]:
+    """The file's records, whatever its format; RosterFileError for formats we do not read."""
+    start = source.tell() if source.seekable() else None
+    head = _read_head(source)
+    if head.startswith(OLE_SIGNATURE):
+        raise RosterFileError(LEGACY_XLS)
+    if head.startswith(ZIP_SIGNATURE):
+        return _xlsx_records(source, head, start)
+    return _csv_records(source, head)
+
+
+def _is_blank(record: Sequence[str]) -> bool:
+    return not any(cell.strip() for cell in record)
+
+
+def iter_roster(source: BinaryIO, *, chunk_size: int = 5000) -> Iterator[RosterChunk]:
+    """Read a roster (CSV in UTF-8, UTF-8 with BOM or GBK; or .xlsx) as chunks of up to chunk_size data rows.
+
+    At least one chunk is yielded (an empty one for a header-only file); the last one's `rows_read` is the
+    total. Duplicate ID numbers are caught across the whole file and point at the first row. Raises
+    RosterFileError (on the first chunk, or mid-file for a broken file) when the file is no roster.
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be at least 1")
+    records = _records(source)
+    try:
+        _, header = next((n, r) for n, r in records if not _is_blank(r))
+    except StopIteration:
+        raise RosterFileError(EMPTY_FILE) from None
     columns = _map_header(header)
+    width = max(columns.values()) + 1
+    # Every record gets a trailing "" (and is padded to the header's width): a column the file lacks is read there.
+    pick = itemgetter(*(columns.get(f, -1) for f in FIELDS))
+    seen: dict[str, int] = {}
     rows: list[RosterRow] = []
     errors: list[RowError] = []
-    seen: dict[str, int] = {}
+    read = in_chunk = 0
+    for number, record in records:
+        line = "".join(record)
+        if not line.strip():
+            continue
+        read += 1
+        in_chunk += 1
+        record.append("")
+        if len(record) <= width:
+            record.extend([""] * (width + 1 - len(record)))
+        values: tuple[str, ...] = pick(record)
+        result = ("\ufffd" in line and _undecodable(number, values)) or _check_row(number, values, seen)
+        if isinstance(result, RosterRow):
+            rows.append(result)
+        else:
+            errors.extend(result)
+        if in_chunk == chunk_size:
+            yield RosterChunk(rows=rows, errors=errors, rows_read=read)
+            rows, errors, in_chunk = [], [], 0
+    if in_chunk or not read:
+        yield RosterChunk(rows=rows, errors=errors, rows_read=read)
+
+
+def parse_roster(data: bytes) -> ParsedRoster:
+    """Read a whole roster held in memory (see iter_roster); raise RosterFileError if it is no roster."""
+    rows: list[RosterRow] = []
+    errors: list[RowError] = []
     total = 0
-    try:
-        for record in records:
-            number += 1
-            if not any(cell.strip() for cell in record):
-                continue
-            total += 1
-            cell = {f: (record[i] if i < len(record) else "") for f, i in columns.items()}
-            cell.update({f: "" for f in COLUMNS if f not in cell})
-            result = _check_row(number, cell, seen)
-            if isinstance(result, RosterRow):
-                rows.append(result)
-            else:
-                errors.extend(result)
-    except csv.Error:
-        raise RosterFileError(f"第{number}行不是有效的CSV格式") from None
+    for chunk in iter_roster(io.BytesIO(data), chunk_size=max(1, len(data))):
+        rows.extend(chunk.rows)
+        errors.extend(chunk.errors)
+        total = chunk.rows_read
     return ParsedRoster(rows=rows, errors=errors, total_rows=total)
 
 
@@ -262,7 +480,7 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def error_report_csv(errors: list[RowError]) -> bytes:
+def error_report_csv(errors: Sequence[RowError]) -> bytes:
     """The row errors as a CSV for Excel (UTF-8 with BOM): 行号, 列, 内容, 原因; IDs masked, no live formulas."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

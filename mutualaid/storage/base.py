@@ -1,4 +1,4 @@
-"""The object-store port: put with SHA-256, get, exists, list, and a URL to hand a user."""
+"""The object-store port: put with SHA-256, get or open (streaming), exists, list, and a URL to hand a user."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
 
@@ -53,6 +53,14 @@ class ObjectStore(Protocol):
 
     def get(self, key: str) -> bytes:
         """The bytes under key; KeyError when absent."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A read-only stream of the bytes under key, for objects too big to hold in memory; KeyError when absent.
+
+        Use it as a context manager (`with store.open(key) as stream:`): closing it releases the file or the
+        HTTP connection. It may not be seekable.
+        """
         ...
 
     def exists(self, key: str) -> bool:

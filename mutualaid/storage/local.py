@@ -3,7 +3,7 @@
 Each key is a relative path under the root. Writes go to a temporary file in the target folder
 and are moved into place atomically, so a reader never sees half a document. Immutable puts
 use a hard link, which refuses to clobber an existing file, so two writers racing on one key
-cannot silently replace each other's bytes. The media type is not kept on disk: `get` returns
+cannot silently replace each other's bytes. The media type is not kept on disk: `get` and `open` return
 bytes only, and callers keep the media type in the database from the StoredObject.
 """
 
@@ -14,6 +14,7 @@ import os
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from mutualaid.storage.base import ObjectExists, StoredObject, object_key_is_safe, sha256_hex
 
@@ -87,6 +88,14 @@ class LocalObjectStore:
         path = self._path(key)
         try:
             return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise KeyError(key) from None
+
+    def open(self, key: str) -> BinaryIO:
+        """The object's file, opened for reading (seekable); KeyError when absent."""
+        path = self._path(key)
+        try:
+            return path.open("rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise KeyError(key) from None
 

@@ -4,6 +4,8 @@ Each object carries its SHA-256 as user metadata (x-amz-meta-sha256), so an immu
 compare content with one HEAD request instead of a download. The bucket is created lazily on
 the first put. The HTTP client has a short timeout and a single retry, so a store that is down
 surfaces as ObjectStoreUnavailable within seconds rather than after minutes of retries.
+`open` streams a GET's body (a roster of a million rows need not fit in memory) and hands the
+connection back to the pool when the stream is closed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from xml.etree.ElementTree import ParseError
 
 import certifi
@@ -30,6 +32,8 @@ from mutualaid.storage.base import (
 )
 
 if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
     from mutualaid.settings import Settings
 
 SHA256_META = "sha256"  # sent as x-amz-meta-sha256
@@ -52,6 +56,33 @@ def _http_client(secure: bool, connect_timeout: float, read_timeout: float) -> u
         cert_reqs="CERT_REQUIRED" if secure else "CERT_NONE",
         ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
     )
+
+
+class _ObjectStream(io.RawIOBase):
+    """The body of a GET, read as it arrives; closing it closes the response and returns its connection."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse, endpoint: str) -> None:
+        self._response = response
+        self._endpoint = endpoint
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        out = memoryview(buffer).cast("B")
+        try:
+            data = self._response.read(len(out))
+        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
+            reason = f"{type(exc).__name__} while reading"
+            raise ObjectStoreUnavailable(f"object store at {self._endpoint} is unavailable ({reason})") from exc
+        out[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.close()
+            self._response.release_conn()
+        super().close()
 
 
 class S3ObjectStore:
@@ -183,6 +214,18 @@ class S3ObjectStore:
             finally:
                 response.close()
                 response.release_conn()
+
+    def open(self, key: str) -> BinaryIO:
+        """A stream of the object's bytes as they arrive (not seekable); KeyError when absent."""
+        _checked(key)
+        with self._reachable():
+            try:
+                response = self.client.get_object(self.bucket, key)
+            except S3Error as exc:
+                if exc.code in _ABSENT:
+                    raise KeyError(key) from None
+                raise
+        return io.BufferedReader(_ObjectStream(response, self.endpoint), buffer_size=256 * 1024)
 
     def exists(self, key: str) -> bool:
         """Whether key holds an object."""

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import tasks.users
 from api.main import create_app
@@ -22,10 +22,15 @@ from models.approvals import ApprovalTask
 from models.claims import BenefitType, Claim, ClaimStatus, HospitalTier
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.members import EmploymentStatus, Member, Sex
+from models.programmes import PolicyYear
 from models.states import SYSTEM
 from mutualaid.security import hash_password
 from mutualaid.settings import Settings
 from tasks.approval import start_review
+from tasks.eligibility import check_enrolments, pending_enrolment_ids
+from tasks.funds import collect_unit_contribution
+from tasks.registration import import_roster_rows
+from tasks.roster import parse_roster
 from tests.factories import PASSWORD, World, build_world, id_number
 
 ClaimMaker = Callable[..., Claim]
@@ -137,6 +142,41 @@ def make_claim(session: Session, world: World) -> ClaimMaker:
         return insert_claim(session, world, n=next(counter), **kwargs)  # type: ignore[arg-type]
 
     return make
+
+
+def enrol(
+    session: Session,
+    world: World,
+    numbers: range,
+    *,
+    unit: int = 0,
+    year: PolicyYear | None = None,
+    paid_on: date | None = None,
+) -> list[int]:
+    """Register the n-th test members at world.units[unit], pass eligibility, and (if paid_on) collect the unit's
+    contribution so they are active; committed. Returns their member ids."""
+    policy_year = year or world.policy_year
+    code = world.units[unit].code
+    header = "姓名,身份证号,手机号,在职状态,单位,银行卡号,开户银行"
+    lines = [f"会员{chr(0x4E00 + n)},{id_number(n)},,{'退休' if n % 2 else '在职'},{code},," for n in numbers]
+    rows = parse_roster("\n".join([header, *lines]).encode()).rows
+    import_roster_rows(session=session, policy_year=policy_year, rows=rows, importer_scope_path=None)
+    assert policy_year.id is not None
+    check_enrolments(
+        session=session, enrolment_ids=pending_enrolment_ids(session=session, policy_year_id=policy_year.id)
+    )
+    if paid_on is not None:
+        collect_unit_contribution(
+            session=session,
+            policy_year=policy_year,
+            unit=world.units[unit],
+            received_on=paid_on,
+            reference=f"JF-{code}-{policy_year.year}-{numbers.start}",
+        )
+    member_ids = session.exec(select(Member.id).where(col(Member.id_number).in_([id_number(n) for n in numbers])))
+    ids = sorted(i for i in member_ids.all() if i is not None)
+    session.commit()
+    return ids
 
 
 def fresh(session: Session, model: type[T], ident: int) -> T:

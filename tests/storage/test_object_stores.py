@@ -40,6 +40,47 @@ def test_get_roundtrip(store: ObjectStore, data: bytes) -> None:
     assert store.get("docs/file.bin") == data
 
 
+@pytest.mark.parametrize("data", [BINARY, CHINESE, b""], ids=["binary", "chinese", "empty"])
+def test_open_streams_the_bytes(store: ObjectStore, data: bytes) -> None:
+    store.put("docs/file.bin", data, media_type="application/octet-stream")
+    with store.open("docs/file.bin") as stream:
+        assert stream.readable()
+        assert stream.read() == data
+        assert stream.read() == b""
+    assert stream.closed
+
+
+def test_open_reads_a_large_object_piece_by_piece(store: ObjectStore) -> None:
+    data = hashlib.sha256(b"seed").digest() * (3 * 2**20 // 32) + b"tail"  # ~3 MiB
+    store.put("rosters/big.csv", data, media_type="text/csv")
+    digest = hashlib.sha256()
+    pieces = 0
+    with store.open("rosters/big.csv") as stream:
+        while piece := stream.read(64 * 1024):
+            digest.update(piece)
+            pieces += 1
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert pieces == -(-len(data) // (64 * 1024))
+    with store.open("rosters/big.csv") as stream:  # line by line, as a CSV reader takes it
+        assert sum(len(line) for line in io.TextIOWrapper(stream, encoding="latin-1", newline="")) == len(data)
+
+
+def test_open_missing_or_unsafe_key(store: ObjectStore) -> None:
+    with pytest.raises(KeyError):
+        store.open("missing/key.csv")
+    with pytest.raises(ValueError):
+        store.open("../etc/passwd")
+
+
+def test_open_many_times_releases_each_stream(store: ObjectStore) -> None:
+    store.put("a.csv", CHINESE, media_type="text/csv")
+    for _ in range(25):  # more than the S3 client's pool of 10 connections
+        with store.open("a.csv") as stream:
+            assert stream.read(3) == CHINESE[:3]  # closed with the body half read
+    with store.open("a.csv") as stream:
+        assert stream.read() == CHINESE
+
+
 def test_exists(store: ObjectStore) -> None:
     assert not store.exists("a/b.txt")
     store.put("a/b.txt", b"x", media_type="text/plain")
@@ -153,6 +194,14 @@ def test_s3_presigned_url_returns_bytes(s3_endpoint: str, s3_store_factory: Call
     assert response.headers["content-type"] == PDF
 
 
+def test_s3_open_streams_without_seeking(s3_store_factory: Callable[..., S3ObjectStore]) -> None:
+    store = s3_store_factory()
+    store.put("rosters/r.csv", BINARY, media_type="text/csv")
+    with store.open("rosters/r.csv") as stream:
+        assert not stream.seekable()  # the body as it arrives, not a downloaded copy
+        assert stream.read(10) + stream.read() == BINARY
+
+
 def test_s3_records_sha256_metadata(s3_store_factory: Callable[..., S3ObjectStore]) -> None:
     store = s3_store_factory()
     stored = store.put("k.txt", CHINESE, media_type="text/plain; charset=utf-8")
@@ -187,12 +236,13 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("operation", ["put", "get", "exists", "list", "delete"])
+@pytest.mark.parametrize("operation", ["put", "get", "open", "exists", "list", "delete"])
 def test_s3_down_raises_unavailable_quickly(operation: str) -> None:
     store = S3ObjectStore(f"127.0.0.1:{_closed_port()}", S3_CREDENTIAL, S3_CREDENTIAL, "mutualaid")
     calls = {
         "put": lambda: store.put("a.pdf", b"x", media_type=PDF),
         "get": lambda: store.get("a.pdf"),
+        "open": lambda: store.open("a.pdf"),
         "exists": lambda: store.exists("a.pdf"),
         "list": lambda: store.list(),
         "delete": lambda: store.delete("a.pdf"),

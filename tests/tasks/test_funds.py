@@ -15,6 +15,7 @@ from models.funds import FundReceipt, FundSource, LedgerEntry, LedgerKind
 from models.members import Member
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
+from models.states import Actor
 from tasks.eligibility import check_enrolments, pending_enrolment_ids
 from tasks.funds import (
     FundFigures,
@@ -22,8 +23,10 @@ from tasks.funds import (
     collect_unit_contribution,
     fund_balance,
     is_covered,
+    parse_yuan,
     post_payout,
     reconcile_units,
+    reconciliation_csv,
     record_receipt,
     reverse_payout,
 )
@@ -279,8 +282,62 @@ def test_reconciliation_per_unit(session: Session) -> None:
     rows = reconcile_units(session=session, policy_year=year)
     u = world.units
     assert rows == [
-        UnitReconciliation(u[0].id, u[0].name, 28500, 19000, -9500, 3, 2),
-        UnitReconciliation(u[1].id, u[1].name, 9500, 0, -9500, 1, 0),
-        UnitReconciliation(u[2].id, u[2].name, 0, 0, 0, 1, 0),
-        UnitReconciliation(u[3].id, u[3].name, 0, 5000, 5000, 0, 0),
+        UnitReconciliation(u[0].id, u[0].code, u[0].name, 28500, 19000, -9500, 3, 2),
+        UnitReconciliation(u[1].id, u[1].code, u[1].name, 9500, 0, -9500, 1, 0),
+        UnitReconciliation(u[2].id, u[2].code, u[2].name, 0, 0, 0, 1, 0),
+        UnitReconciliation(u[3].id, u[3].code, u[3].name, 0, 5000, 5000, 0, 0),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [
+        ("95", 9500),
+        ("95.5", 9550),
+        ("0.01", 1),
+        ("1,234.56", 123456),
+        (" 30,000 ", 3000000),
+        ("999999999999.99", 99999999999999),
+        ("１２３４．５", 123450),
+    ],
+)
+def test_yuan_strings_become_exact_fen(text: str, fen: int) -> None:
+    assert parse_yuan(text) == fen
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "0.00", "-1", "+1", "1.005", "1e3", "abc", "", "1,23", "12,3456", "1 000", "NaN", "Infinity", "١٢"]
+)
+def test_malformed_or_non_positive_yuan_is_refused(text: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_yuan(text)
+    assert caught.value.code == "invalid_amount"
+
+
+def test_reconciliation_csv_opens_in_excel_without_formulas() -> None:
+    rows = [
+        UnitReconciliation(1, "G11", '=HYPERLINK("x")', 28500, 19000, -9500, 3, 2),
+        UnitReconciliation(2, "G12", "第二单位", 0, 123456789, 123456789, 0, 0),
+    ]
+    data = reconciliation_csv(rows)
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "单位编码,单位名称,应缴金额(元),实缴金额(元),差额(元),登记人数,已缴费人数"
+    assert lines[1] == 'G11,"\'=HYPERLINK(""x"")",285.00,190.00,-95.00,3,2'
+    assert lines[2] == "G12,第二单位,0.00,1234567.89,1234567.89,0,0"
+    assert lines[3] == "合计,,285.00,1234757.89,1234472.89,3,2"
+
+
+def test_a_unit_payment_records_who_recorded_it(session: Session) -> None:
+    world = build_world(session)
+    eligible(session, world, range(1, 2))
+    finance = world.user("finance")
+    collected = collect_unit_contribution(
+        session=session,
+        policy_year=world.policy_year,
+        unit=world.units[0],
+        received_on=date(2026, 1, 2),
+        reference="R",
+        actor=Actor(finance.id, finance.username),
+    )
+    assert collected.receipt.recorded_by == finance.id

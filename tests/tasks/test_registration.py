@@ -113,6 +113,7 @@ def test_duplicates_inside_a_chunk_are_refused(session: Session) -> None:
 def activate_all(session: Session, world: World, units: range) -> None:
     """Run eligibility and collect every unit's contribution before the year starts."""
     year = world.policy_year
+    assert year.id is not None
     check_enrolments(session=session, enrolment_ids=pending_enrolment_ids(session=session, policy_year_id=year.id))
     for i in units:
         collect_unit_contribution(
@@ -131,6 +132,7 @@ def test_renewal_carries_active_members_over_once(session: Session) -> None:
     )
     activate_all(session, world, range(2))
     unit = world.units[0]
+    assert unit.id is not None
 
     due = due_for_renewal(session=session, policy_year=world.policy_year, unit_id=unit.id)
     assert [m.id_number for m in due] == [id_number(1), id_number(2), id_number(3)]  # not the ineligible one

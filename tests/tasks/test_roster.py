@@ -133,15 +133,19 @@ def test_missing_required_columns_are_named() -> None:
     "data",
     [
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-        b"PK\x03\x04\x14\x00\x06\x00\x08\x00xl/workbook.xml",
         b"%PDF-1.7\n%\xe2\xe3\xcf\xd3",
         "姓名,身份证号\x00,在职状态,单位\n".encode(),
     ],
-    ids=["png", "zip-xlsx", "pdf", "nul-bytes"],
+    ids=["png", "pdf", "nul-bytes"],
 )
 def test_binary_files_are_refused(data: bytes) -> None:
-    with pytest.raises(RosterFileError, match="不是CSV"):
+    with pytest.raises(RosterFileError, match="不是CSV或Excel"):
         parse_roster(data)
+
+
+def test_a_broken_zip_is_refused_as_excel() -> None:
+    with pytest.raises(RosterFileError, match=r"不是有效的Excel（\.xlsx）文件"):
+        parse_roster(b"PK\x03\x04\x14\x00\x06\x00\x08\x00xl/workbook.xml")
 
 
 def test_undecodable_bytes_are_refused() -> None:

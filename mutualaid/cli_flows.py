@@ -10,6 +10,7 @@ from typing import Annotated, Any, cast
 import typer
 
 SHANGHAI = "Asia/Shanghai"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 run = typer.Typer(help="Run one step of the programme as a Prefect flow.", no_args_is_help=True)
 
@@ -33,7 +34,8 @@ def registration(programme: str, year: int, roster: Path) -> None:
     from mutualaid.storage import get_store
 
     key = f"rosters/{year}/{date.today():%Y%m%d}-{roster.name}"
-    get_store().put(key, roster.read_bytes(), media_type="text/csv", immutable=False)
+    media_type = XLSX if roster.suffix.lower() == ".xlsx" else "text/csv"
+    get_store().put(key, roster.read_bytes(), media_type=media_type, immutable=False)
     _show(registration_flow(programme, year, key))
 
 

@@ -319,7 +319,7 @@ def _insert_enrolments(
     )
 
 
-def read_ahead(chunks: Iterator[RosterChunk], depth: int = 2) -> Iterator[RosterChunk]:
+def _read_ahead(chunks: Iterator[RosterChunk], depth: int = 2) -> Iterator[RosterChunk]:
     """The chunks, read by a background thread up to depth chunks ahead of the caller.
 
     Reading and validating is pure Python; the database works while the caller waits on it (PostgreSQL on
@@ -381,7 +381,7 @@ def import_roster(
     source = io.BytesIO(data) if isinstance(data, bytes) else data
     errors: list[RowError] = []
     imported = total = 0
-    for chunk in read_ahead(iter_roster(source, chunk_size=chunk_size)):
+    for chunk in _read_ahead(iter_roster(source, chunk_size=chunk_size)):
         result = import_roster_rows(
             session=session, policy_year=policy_year, rows=chunk.rows, importer_scope_path=importer_scope_path
         )

@@ -201,19 +201,8 @@ class S3ObjectStore:
 
     def get(self, key: str) -> bytes:
         """The bytes under key; KeyError when absent."""
-        _checked(key)
-        with self._reachable():
-            try:
-                response = self.client.get_object(self.bucket, key)
-            except S3Error as exc:
-                if exc.code in _ABSENT:
-                    raise KeyError(key) from None
-                raise
-            try:
-                return response.read()
-            finally:
-                response.close()
-                response.release_conn()
+        with self.open(key) as stream:
+            return stream.read()
 
     def open(self, key: str) -> BinaryIO:
         """A stream of the object's bytes as they arrive (not seekable); KeyError when absent."""

@@ -6,30 +6,16 @@ tests/flows, whose conftest starts one for the whole flow suite.
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from typing import Any
-from uuid import UUID
 
 import pytest
-from prefect.client.orchestration import get_client
 from sqlmodel import Session
 
 from flows.eligibility import eligibility_flow
 from mutualaid import settings as settings_module
 from tests.factories import build_world
+from tests.flows.artifacts import table
 from tests.tasks.test_eligibility import register
-
-
-def table(flow_run_id: UUID, key: str) -> list[dict[str, Any]]:
-    """The rows of the flow run's table artifact under key (asked over the REST API, as tests/flows do)."""
-    body = {"artifacts": {"key": {"any_": [key]}, "flow_run_id": {"any_": [str(flow_run_id)]}}}
-    with get_client(sync_client=True) as client:
-        (artifact,) = client.request("POST", "/artifacts/filter", json=body).json()  # type: ignore[arg-type]
-    assert artifact["type"] == "table"
-    rows = json.loads(artifact["data"])
-    assert isinstance(rows, list)
-    return rows
 
 
 def test_the_flow_reports_counts_and_reasons(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 import pytest
-from prefect.client.orchestration import get_client
 from sqlmodel import Session, col, select
 
 import tasks.users
@@ -17,6 +15,7 @@ from models.enrolments import Enrolment, EnrolmentStatus
 from models.funds import FundAccount, FundReceipt, FundSource
 from tests.api.conftest import _hash_once, enrol
 from tests.factories import World, build_world
+from tests.flows.artifacts import table
 
 
 @pytest.fixture
@@ -31,21 +30,6 @@ def run(*args: Any) -> tuple[dict[str, Any], UUID]:
     flow_run_id = state.state_details.flow_run_id
     assert flow_run_id is not None
     return state.result(), flow_run_id
-
-
-def table(flow_run_id: UUID, key: str) -> list[dict[str, object]]:
-    """The rows of the flow run's table artifact under key.
-
-    Asked over the REST API directly: the client's read_artifacts sends nulls that this server refuses, and an
-    empty task-run filter would leave out artifacts made by the flow itself.
-    """
-    body = {"artifacts": {"key": {"any_": [key]}, "flow_run_id": {"any_": [str(flow_run_id)]}}}
-    with get_client(sync_client=True) as client:
-        (artifact,) = client.request("POST", "/artifacts/filter", json=body).json()  # type: ignore[arg-type]
-    assert artifact["type"] == "table"
-    rows = json.loads(artifact["data"])
-    assert isinstance(rows, list)
-    return rows
 
 
 def test_refused_unit_payments_are_reported_and_the_rest_proceed(session: Session, world: World) -> None:

@@ -14,10 +14,12 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
 from models.errors import Forbidden
+from models.programmes import PolicyYear
 from models.users import Role, User
 from mutualaid.db import get_engine, reading
 from mutualaid.security import read_token
 from mutualaid.storage import ObjectStore, get_store
+from tasks.programmes import get_policy_year
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; a larger one can only be "not found"
 
@@ -103,3 +105,15 @@ LanguageDep = Annotated[Language, Depends(get_language)]
 
 # A path id: a positive 32-bit integer (anything else is a 422, never a database overflow).
 EntityId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+# A programme year in a path: /{programme_code}/{year}
+ProgrammeCode = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
+Year = Annotated[int, Path(ge=2000, le=2100)]
+
+
+def get_path_policy_year(session: SessionDep, programme_code: ProgrammeCode, year: Year) -> PolicyYear:
+    """The policy year named in the path (404 if the programme or year is unknown)."""
+    return get_policy_year(session=session, programme_code=programme_code, year=year)
+
+
+PolicyYearDep = Annotated[PolicyYear, Depends(get_path_policy_year)]

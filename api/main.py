@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import auth, cases, disclosures, funds, health, rosters, tasks, units, users
+from api.routes import auth, cases, claims, disclosures, funds, health, rosters, rules, tasks, units, users, what_if
 
 TITLE = "工会职工医疗互助保障 API"
 
@@ -23,7 +23,7 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
-    for module in (health, auth, users, tasks, cases, rosters, units, funds, disclosures):
+    for module in (health, auth, users, tasks, claims, cases, rosters, units, funds, rules, what_if, disclosures):
         app.include_router(module.router)
     return app
 

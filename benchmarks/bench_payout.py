@@ -62,7 +62,7 @@ def make_claims(count: int, cap_fen: int, seed: int = 20260101) -> list[ClaimFac
                 ClaimFacts(
                     benefit_type=BenefitType.CRITICAL_ILLNESS,
                     diagnosis_code=rng.choice(LISTED) if rng.random() < 0.8 else rng.choice(UNLISTED),
-                    critical_illness_used=rng.random() < 0.05,
+                    times_used=int(rng.random() < 0.05),
                     used_cap_fen=rng.choice((0, 0, rng.randint(0, cap_fen))),
                 )
             )

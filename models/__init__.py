@@ -12,7 +12,7 @@ from models.funds import FundAccount, FundReceipt, LedgerEntry
 from models.members import Member
 from models.org import OrgUnit
 from models.payments import Payment, PaymentBatch
-from models.programmes import PolicyYear, Programme
+from models.programmes import PolicyRulesVersion, PolicyYear, Programme
 from models.publications import Publication, PublishedFile
 from models.users import User
 
@@ -31,6 +31,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentBatch",
+    "PolicyRulesVersion",
     "PolicyYear",
     "Programme",
     "Publication",

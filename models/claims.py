@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic import Field as PField
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -59,17 +59,25 @@ CAP_COUNTING_STATUSES = frozenset(
 
 
 class ClaimInput(BaseModel):
-    """The claim data an applicant gives (DOMAIN 2.5). Amounts are exact yuan (Decimal), never float."""
+    """The claim data an applicant gives (DOMAIN 2.5). Amounts are exact yuan (Decimal), never float.
 
-    benefit_type: BenefitType = BenefitType.HOSPITALISATION
+    `benefit_type` names one of the programme's benefits (models.rules); which fields it needs depends on
+    its kind and is checked when the claim is filed: a hospital stay needs the hospital, its tier and the
+    discharge date, a lump sum the diagnosis code, a requested amount the amount. For a benefit that is
+    not a hospital stay, `admission_date` is the date of the event (事由发生日期).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    benefit_type: str = PField(default=BenefitType.HOSPITALISATION, pattern=r"^[a-z][a-z0-9_]{0,23}$")
     admission_date: date
-    discharge_date: date
-    hospital_name: str = PField(min_length=1, max_length=120)
-    hospital_tier: HospitalTier
-    diagnosis_code: str = PField(min_length=1, max_length=16)
+    discharge_date: date | None = None
+    hospital_name: str = PField(default="", max_length=120)
+    hospital_tier: HospitalTier | None = None
+    diagnosis_code: str = PField(default="", max_length=16)
     diagnosis_text: str = PField(default="", max_length=200)
     invoice_numbers: list[str] = PField(default_factory=list, max_length=50)
-    total_cost: Decimal = PField(ge=0, max_digits=12, decimal_places=2)
+    total_cost: Decimal = PField(default=Decimal(0), ge=0, max_digits=12, decimal_places=2)
     basic_insurance: Decimal = PField(default=Decimal(0), ge=0, max_digits=12, decimal_places=2)
     serious_illness_insurance: Decimal = PField(default=Decimal(0), ge=0, max_digits=12, decimal_places=2)
     other_reimbursement: Decimal = PField(default=Decimal(0), ge=0, max_digits=12, decimal_places=2)
@@ -78,13 +86,27 @@ class ClaimInput(BaseModel):
     agent_name: str | None = PField(default=None, max_length=64)
     agent_id_number: str | None = PField(default=None, max_length=18)
 
+    @field_validator("invoice_numbers")
+    @classmethod
+    def _invoice_numbers_plain(cls, numbers: list[str]) -> list[str]:
+        cleaned = [n.strip() for n in numbers if n.strip()]
+        for number in cleaned:
+            if len(number) > 40:
+                raise ValueError("invoice number longer than 40 characters")
+        return cleaned
+
     @model_validator(mode="after")
     def _dates_in_order(self) -> ClaimInput:
-        if self.discharge_date < self.admission_date:
+        if self.discharge_date is not None and self.discharge_date < self.admission_date:
             raise ValueError("discharge_date is before admission_date")
         if self.agent_name and not self.agent_id_number:
             raise ValueError("an agent's ID number is required when an agent files the claim")
         return self
+
+    @property
+    def end_date(self) -> date:
+        """The discharge date, or the event date for a benefit without a hospital stay."""
+        return self.discharge_date or self.admission_date
 
 
 class Claim(SQLModel, table=True):
@@ -99,7 +121,7 @@ class Claim(SQLModel, table=True):
     enrolment_id: int | None = Field(default=None, foreign_key="enrolment.id", index=True)
     policy_year_id: int = Field(foreign_key="policy_year.id", index=True)
     org_unit_id: int = Field(foreign_key="org_unit.id", index=True)  # the member's grassroots union
-    benefit_type: BenefitType = enum_field(length=24)
+    benefit_type: str = enum_field(length=24)  # a key of the year's rules.benefits
     status: str = status_field(ClaimStatus.INCOMPLETE)
     version: int = 1
     filed_by: int | None = Field(default=None, foreign_key="app_user.id")
@@ -107,9 +129,9 @@ class Claim(SQLModel, table=True):
     agent_id_number: str | None = Field(default=None, max_length=18)
     admission_date: date
     discharge_date: date
-    hospital_name: str = Field(max_length=120)
-    hospital_tier: HospitalTier = enum_field(length=16)
-    diagnosis_code: str = Field(max_length=16)
+    hospital_name: str = Field(default="", max_length=120)
+    hospital_tier: HospitalTier | None = enum_field(default=None, length=16, nullable=True)
+    diagnosis_code: str = Field(default="", max_length=16)
     diagnosis_text: str = Field(default="", max_length=200)
     invoice_numbers: list[str] = json_field(default_factory=list)
     total_fen: int = money_field()
@@ -130,6 +152,7 @@ class Claim(SQLModel, table=True):
     decided_at: datetime | None = timestamp_field(default_now=False)
     notice_ends_at: datetime | None = timestamp_field(default_now=False)
     paid_at: datetime | None = timestamp_field(default_now=False)
+    rules_version: int | None = None  # the version of the year's rules the payout was calculated under
 
 
 class ClaimDocument(SQLModel, table=True):

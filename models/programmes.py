@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from models.base import enum_field, json_field, status_field
+from models.base import enum_field, json_field, status_field, timestamp_field
 from models.rules import PolicyRules
 
 
@@ -50,3 +50,22 @@ class PolicyYear(SQLModel, table=True):
     def policy(self) -> PolicyRules:
         """The validated rules of this year."""
         return PolicyRules.model_validate(self.rules)
+
+
+class PolicyRulesVersion(SQLModel, table=True):
+    """Every version of a year's rules, kept for good: what a claim was calculated under stays readable.
+
+    The year's current rules are also on the policy year itself (rules, rules_version); a change of rules
+    adds a version here and moves those two, in one transaction (tasks.programmes.change_rules).
+    """
+
+    __tablename__ = "policy_rules_version"
+    __table_args__ = (UniqueConstraint("policy_year_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    policy_year_id: int = Field(foreign_key="policy_year.id", index=True)
+    version: int
+    rules: dict[str, Any] = json_field(default_factory=dict)
+    note: str = Field(default="", max_length=200)
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime = timestamp_field()

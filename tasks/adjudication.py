@@ -11,13 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from models.approvals import ApprovalTask, TaskKind
 from models.base import as_utc, utcnow
-from models.claims import CAP_COUNTING_STATUSES, LIVE_CLAIM_STATUSES, Claim, ClaimStatus
-from models.claims_enums import BenefitType
+from models.claims import LIVE_CLAIM_STATUSES, Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.errors import ValidationFailed
 from models.org import OrgUnit
@@ -26,6 +25,7 @@ from models.states import SYSTEM, Actor, change_status_bulk
 from tasks.approval import level_org_id
 from tasks.benefits import calculate
 from tasks.claims import facts_of
+from tasks.limits import usage_of
 from tasks.workdays import due_at
 
 
@@ -70,13 +70,14 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
         for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
     }
     rules = {pid: py.policy() for pid, py in years.items()}
+    versions = {pid: py.rules_version for pid, py in years.items()}
     enrolments = {
         e.id: e
         for e in session.exec(
             select(Enrolment).where(col(Enrolment.id).in_({c.enrolment_id for c in claims if c.enrolment_id}))
         )
     }
-    used_cap, critical_used = _cap_usage(session=session, claims=claims)
+    usage = usage_of(session=session, member_ids={c.member_id for c in claims})
     invoices = _live_invoices(session=session, claims=claims)
 
     refused: dict[int, str] = {}
@@ -92,8 +93,8 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
                     covered_on_admission=_covered(enrolment, claim),
                     within_deadline=as_utc(claim.submitted_at).date()
                     <= claim.discharge_date + timedelta(days=policy.filing_deadline_days),
-                    used_cap_fen=used_cap.get(key, 0),
-                    critical_illness_used=key in critical_used,
+                    used_cap_fen=usage[key].used_cap_fen(policy) if key in usage else 0,
+                    times_used=usage[key].times(claim.benefit_type) if key in usage else 0,
                 ),
                 policy,
             )
@@ -104,6 +105,7 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
         claim.payout_fen = calc.payout_fen
         claim.explanation = calc.steps
         claim.required_levels = calc.required_levels
+        claim.rules_version = versions[claim.policy_year_id]
         reason = calc.rejection or _claim_invoices(claim, invoices)
         if reason:
             refused[claim.id or 0] = reason
@@ -123,23 +125,6 @@ def _covered(enrolment: Enrolment | None, claim: Claim) -> bool:
         and enrolment.coverage_end
         and enrolment.coverage_start <= claim.admission_date <= enrolment.coverage_end
     )
-
-
-def _cap_usage(*, session: Session, claims: list[Claim]) -> tuple[dict[tuple[int, int], int], set[tuple[int, int]]]:
-    """Per (member, year): payouts of approved or paid claims, and whether a critical illness was granted."""
-    members = {c.member_id for c in claims}
-    rows = session.exec(
-        select(Claim.member_id, Claim.policy_year_id, Claim.benefit_type, func.sum(Claim.payout_fen))
-        .where(col(Claim.member_id).in_(members), col(Claim.status).in_(CAP_COUNTING_STATUSES))
-        .group_by(Claim.member_id, Claim.policy_year_id, Claim.benefit_type)  # type: ignore[arg-type]
-    ).all()
-    used: dict[tuple[int, int], int] = defaultdict(int)
-    critical: set[tuple[int, int]] = set()
-    for member_id, year_id, benefit, total in rows:
-        used[(member_id, year_id)] += int(total or 0)
-        if benefit == BenefitType.CRITICAL_ILLNESS:
-            critical.add((member_id, year_id))
-    return used, critical
 
 
 def _live_invoices(*, session: Session, claims: list[Claim]) -> set[tuple[str, str]]:

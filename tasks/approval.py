@@ -11,21 +11,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.approvals import LEVEL_NAMES_ZH, ApprovalTask, Decision, DecisionIn, Outcome, TaskKind, TaskStatus
 from models.audit import AuditEvent, OutboxMessage
-from models.base import as_utc, format_yuan, utcnow
-from models.claims import CAP_COUNTING_STATUSES, Claim, ClaimStatus
+from models.base import as_utc, utcnow
+from models.claims import Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from models.members import Member
 from models.org import OrgLevel, OrgUnit
 from models.programmes import PolicyYear
+from models.rules import PolicyRules
 from models.states import Actor, change_status
 from models.users import User
+from tasks.benefits import CAP_REACHED
+from tasks.explain import describe
+from tasks.limits import Usage, usage_of
 from tasks.workdays import due_at
 
 LEVEL_ORG = {1: OrgLevel.GRASSROOTS, 2: OrgLevel.COUNTY, 3: OrgLevel.CITY}
@@ -278,46 +281,57 @@ def _apply_claim(*, session: Session, task: ApprovalTask, decision: DecisionIn, 
 
 
 def _final_approval(*, session: Session, claim: Claim, actor: Actor, payload: dict[str, Any], now) -> None:  # type: ignore[no-untyped-def]
-    """Re-check the annual cap (so two claims can never pass it together), then post the public notice."""
+    """Re-check the year's limits (so two claims can never pass them together), then post the public notice."""
     session.get(Member, claim.member_id, with_for_update=True)  # serialises final approvals of one member
     policy_year = session.get(PolicyYear, claim.policy_year_id)
     assert policy_year is not None
-    rules = policy_year.policy()
-    used = session.exec(
-        select(func.coalesce(func.sum(Claim.payout_fen), 0)).where(
-            Claim.member_id == claim.member_id,
-            Claim.policy_year_id == claim.policy_year_id,
-            col(Claim.status).in_(CAP_COUNTING_STATUSES),
-            Claim.id != claim.id,
-        )
-    ).one()
-    used = int(used or 0)
-    remaining = max(0, rules.annual_cap_fen - used)
-    payout = claim.payout_fen or 0
-    if payout > remaining:
-        claim.explanation = [
-            *claim.explanation,
-            {
-                "step": "cap_recheck",
-                "text": f"终审复核年度封顶：剩余 {format_yuan(remaining)}，补偿调整为 {format_yuan(remaining)}",
-                "inputs": {"used_cap_fen": used},
-                "result_fen": remaining,
-            },
-        ]
-        claim.payout_fen = payout = remaining
-    if payout <= 0:
+    payout, refusal = recheck_limits(session=session, claim=claim, rules=policy_year.policy())
+    if refusal is None and payout <= 0:
+        refusal = CAP_REACHED
+    if refusal is not None:
         change_status(
-            session, claim, ClaimStatus.REJECTED, actor=actor, reason="本年度补偿已达封顶额",
-            values={"rejection_reason": "本年度补偿已达封顶额", "decided_at": now},
+            session, claim, ClaimStatus.REJECTED, actor=actor, reason=refusal,
+            values={"rejection_reason": refusal, "decided_at": now, "payout_fen": 0},
         )  # fmt: skip
         session.add(OutboxMessage(topic="ClaimRejected", payload=payload))
         return
+    rules = policy_year.policy()
     change_status(
         session, claim, ClaimStatus.IN_NOTICE, actor=actor,
         values={"decided_at": now, "notice_ends_at": as_utc(now) + timedelta(days=rules.notice_days)},
         data={"payout_fen": payout},
     )  # fmt: skip
     session.add(OutboxMessage(topic="ClaimApproved", payload={**payload, "payout_fen": payout}))
+
+
+def recheck_limits(*, session: Session, claim: Claim, rules: PolicyRules) -> tuple[int, str | None]:
+    """The claim's payout after counting the member's granted claims again: lowered to what the annual
+    cap leaves (recorded in the explanation), or refused (times per year used up). Lock the member first."""
+    usage = usage_of(session=session, member_ids=[claim.member_id], exclude_claim_ids=[claim.id or 0]).get(
+        (claim.member_id, claim.policy_year_id), Usage()
+    )
+    rule = rules.benefits.get(claim.benefit_type)
+    if rule is not None and rule.times_per_year is not None and usage.times(claim.benefit_type) >= rule.times_per_year:
+        inputs = {"label": rule.label_zh, "label_en": rule.label_en, "used": usage.times(claim.benefit_type),
+                  "limit": rule.times_per_year}  # fmt: skip
+        text = describe("times_per_year", inputs, 0)
+        claim.explanation = [*claim.explanation, {"step": "times_per_year", "text": text, "inputs": inputs,
+                                                  "result_fen": 0}]  # fmt: skip
+        return 0, text
+    payout = claim.payout_fen or 0
+    if rules.annual_cap_fen is None or (rule is not None and not rule.within_annual_cap):
+        return payout, None
+    used = usage.used_cap_fen(rules)
+    remaining = max(0, rules.annual_cap_fen - used)
+    if payout > remaining:
+        inputs = {"used_cap_fen": used, "remaining_fen": remaining}
+        claim.explanation = [
+            *claim.explanation,
+            {"step": "cap_recheck", "text": describe("cap_recheck", inputs, remaining), "inputs": inputs,
+             "result_fen": remaining},
+        ]  # fmt: skip
+        claim.payout_fen = payout = remaining
+    return payout, None
 
 
 def _apply_eligibility(*, session: Session, task: ApprovalTask, decision: DecisionIn, actor: Actor) -> None:

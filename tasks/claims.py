@@ -15,8 +15,9 @@ from models.enrolments import Enrolment
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.members import Member
 from models.programmes import PolicyYear
+from models.rules import BenefitRule, LumpSumRule, ReimbursementRule, RequestedAmountRule
 from models.states import Actor, change_status
-from tasks.benefits import ClaimFacts, calculate
+from tasks.benefits import ClaimFacts, benefit_rule, calculate
 from tasks.documents import StoredDocument
 from tasks.programmes import policy_year_for
 
@@ -28,8 +29,8 @@ def new_reference(year: int) -> str:
 
 def missing_documents(*, policy_year: PolicyYear, claim: Claim, present: set[str]) -> list[str]:
     """The required document types this claim still lacks."""
-    rules = policy_year.policy()
-    required = [str(doc) for doc in rules.required_documents.get(claim.benefit_type, ())]
+    rule = benefit_rule(policy_year.policy(), claim.benefit_type)
+    required = [str(doc) for doc in rule.required_documents]
     if claim.agent_name:
         required.append("agent_id_card")
     return [doc for doc in required if doc not in present]
@@ -47,11 +48,7 @@ def submit_claim(
 ) -> Claim:
     """File a claim for a member: validate the data, attach stored documents, mark it complete or not."""
     today = today or date.today()
-    if data.discharge_date > today:
-        raise ValidationFailed("出院日期不能晚于今天", code="discharge_in_future")
-    policy_year = policy_year_for(session=session, programme_id=programme_id, on=data.admission_date)
-    if policy_year is None:
-        raise ValidationFailed("入院日期不在任何保障年度内", code="no_policy_year")
+    policy_year = claim_policy_year(session=session, programme_id=programme_id, data=data, today=today)
     enrolment = session.exec(
         select(Enrolment).where(Enrolment.member_id == member.id, Enrolment.policy_year_id == policy_year.id)
     ).first()
@@ -66,12 +63,12 @@ def submit_claim(
         agent_name=data.agent_name,
         agent_id_number=data.agent_id_number,
         admission_date=data.admission_date,
-        discharge_date=data.discharge_date,
+        discharge_date=data.end_date,
         hospital_name=data.hospital_name.strip(),
         hospital_tier=data.hospital_tier,
         diagnosis_code=data.diagnosis_code.strip().upper(),
         diagnosis_text=data.diagnosis_text,
-        invoice_numbers=[n.strip() for n in data.invoice_numbers if n.strip()],
+        invoice_numbers=list(data.invoice_numbers),
         total_fen=yuan_to_fen(data.total_cost),
         basic_insurance_fen=yuan_to_fen(data.basic_insurance),
         serious_illness_fen=yuan_to_fen(data.serious_illness_insurance),
@@ -102,6 +99,35 @@ def submit_claim(
     )
     session.flush()
     return claim
+
+
+def claim_policy_year(*, session: Session, programme_id: int, data: ClaimInput, today: date) -> PolicyYear:
+    """The policy year a claim falls in, after checking the data fits its benefit; ValidationFailed if not."""
+    if data.end_date > today:
+        raise ValidationFailed("出院日期不能晚于今天", code="discharge_in_future")
+    if data.admission_date > today:
+        raise ValidationFailed("入院（事由发生）日期不能晚于今天", code="admission_in_future")
+    policy_year = policy_year_for(session=session, programme_id=programme_id, on=data.admission_date)
+    if policy_year is None:
+        raise ValidationFailed("入院（事由发生）日期不在任何保障年度内", code="no_policy_year")
+    check_fits_benefit(data, benefit_rule(policy_year.policy(), data.benefit_type))
+    return policy_year
+
+
+def check_fits_benefit(data: ClaimInput, rule: BenefitRule) -> None:
+    """The fields a benefit's kind needs are there (a hospital stay: hospital, tier, discharge; …)."""
+    if isinstance(rule, ReimbursementRule):
+        if not data.hospital_name.strip():
+            raise ValidationFailed("住院类申请须填写医院名称", code="hospital_missing")
+        if data.hospital_tier is None:
+            raise ValidationFailed("住院类申请须填写医院等级", code="hospital_tier_missing")
+        if data.discharge_date is None:
+            raise ValidationFailed("住院类申请须填写出院日期", code="discharge_missing")
+    elif isinstance(rule, LumpSumRule):
+        if not data.diagnosis_code.strip():
+            raise ValidationFailed(f"{rule.label_zh}须填写诊断编码（ICD-10）", code="diagnosis_missing")
+    elif isinstance(rule, RequestedAmountRule) and data.requested_amount is None:
+        raise ValidationFailed(f"{rule.label_zh}须填写申请金额", code="requested_amount_missing")
 
 
 def add_documents(*, session: Session, claim: Claim, documents: Sequence[StoredDocument], actor: Actor) -> Claim:
@@ -158,6 +184,7 @@ def facts_of(claim: Claim, **context: object) -> ClaimFacts:
         self_paid_fen=claim.self_paid_fen,
         requested_fen=claim.requested_fen,
         diagnosis_code=claim.diagnosis_code,
+        hospital_tier=str(claim.hospital_tier) if claim.hospital_tier else None,
         **context,  # type: ignore[arg-type]
     )
 

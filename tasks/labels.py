@@ -10,6 +10,12 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "hospitalisation": ("住院", "Hospitalisation"),
         "critical_illness": ("重大疾病", "Critical illness"),
         "special_hardship": ("特殊困难补助", "Special hardship"),
+        # temporary assistance (临时救助), config/rules/temporary_assistance.json
+        "living": ("生活救助", "Living assistance"),
+        "emergency": ("急难救助", "Emergency assistance"),
+        "medical": ("医疗救助", "Medical assistance"),
+        "education": ("助学救助", "Education assistance"),
+        "other": ("其他救助", "Other assistance"),
     },
     "document_type": {
         "id_card": ("身份证", "ID card"),

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlmodel import Session, select
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
 
-from models.errors import NotFound
+from models.audit import AuditEvent
+from models.errors import NotFound, ValidationFailed
 from models.funds import FundAccount
 from models.org import OrgUnit
-from models.programmes import PolicyYear, Programme, ProgrammeKind
+from models.programmes import PolicyRulesVersion, PolicyYear, Programme, ProgrammeKind
 from models.rules import PolicyRules
+from models.states import Actor
 
 
 def create_programme(
@@ -40,8 +44,70 @@ def open_policy_year(
     session.flush()
     assert policy_year.id is not None
     session.add(FundAccount(policy_year_id=policy_year.id))
+    session.add(
+        PolicyRulesVersion(
+            policy_year_id=policy_year.id, version=1, rules=policy_year.rules, note="opened", created_by="system"
+        )
+    )
     session.flush()
     return policy_year
+
+
+def validated_rules(data: dict[str, Any]) -> PolicyRules:
+    """Rules from data (e.g. a JSON file or request), or ValidationFailed naming every problem."""
+    try:
+        return PolicyRules.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'rules'}: {err['msg']}" for err in exc.errors()[:10]
+        )
+        raise ValidationFailed(f"规则配置无效：{problems}", code="invalid_rules") from None
+
+
+def merged_rules(current: PolicyRules, changes: dict[str, Any]) -> PolicyRules:
+    """The current rules with `changes` laid over them (nested dicts merge key by key), validated."""
+
+    def merge(base: Any, over: Any) -> Any:
+        if isinstance(base, dict) and isinstance(over, dict):
+            return {**base, **{k: merge(base.get(k), v) for k, v in over.items()}}
+        return over
+
+    return validated_rules(merge(current.model_dump(mode="json"), changes))
+
+
+def change_rules(
+    *, session: Session, policy_year: PolicyYear, rules: PolicyRules, actor: Actor, note: str = ""
+) -> PolicyRulesVersion:
+    """Make `rules` the year's current rules as a new kept version, audited. Claims already calculated
+    keep their payout and explanation; claims calculated from now on record the new version."""
+    session.refresh(policy_year, with_for_update=True)  # two changes at once get consecutive versions
+    version = policy_year.rules_version + 1
+    data = rules.model_dump(mode="json")
+    record = PolicyRulesVersion(
+        policy_year_id=policy_year.id or 0, version=version, rules=data, note=note[:200], created_by=actor.label[:64]
+    )
+    session.add(record)
+    policy_year.rules = data
+    policy_year.rules_version = version
+    session.add(
+        AuditEvent(
+            actor_id=actor.user_id, actor_label=actor.label, entity_type="policy_year", entity_id=policy_year.id or 0,
+            action="rules.changed", data={"version": version, "note": note[:200]},
+        )
+    )  # fmt: skip
+    session.flush()
+    return record
+
+
+def rules_versions(*, session: Session, policy_year: PolicyYear) -> list[PolicyRulesVersion]:
+    """Every kept version of the year's rules, oldest first."""
+    return list(
+        session.exec(
+            select(PolicyRulesVersion)
+            .where(PolicyRulesVersion.policy_year_id == policy_year.id)
+            .order_by(col(PolicyRulesVersion.version))
+        ).all()
+    )
 
 
 def get_policy_year(*, session: Session, programme_code: str, year: int) -> PolicyYear:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from models.claims_enums import BenefitType
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.members import Member
 from models.org import OrgUnit
 from models.programmes import PolicyYear, Programme
 from models.publications import Publication, PublicationKind
+from models.rules import LumpSumRule, ReimbursementRule, RequestedAmountRule
 from models.states import Actor
 from mutualaid.storage.base import ObjectStore
 from tasks.labels import label
@@ -31,16 +34,19 @@ def publicity_context(*, session: Session, policy_year: PolicyYear, language: st
     assert programme is not None
     owner = session.get(OrgUnit, programme.owner_org_id)
     rules = policy_year.policy()
+    hospital = rules.benefits.get(BenefitType.HOSPITALISATION)
+    critical = rules.benefits.get(BenefitType.CRITICAL_ILLNESS)
+    hardship = rules.benefits.get(BenefitType.SPECIAL_HARDSHIP)
     return {
         "programme_name": programme.name,
         "year": policy_year.year,
         "org_name": owner.name if owner else "",
         "contribution_fen": rules.contribution_fen,
-        "ratio": rules.hospitalisation.ratio,
-        "minimum_fen": rules.hospitalisation.minimum_fen,
-        "annual_cap_fen": rules.annual_cap_fen,
-        "critical_illness_fen": rules.critical_illness.amount_fen,
-        "hardship_max_fen": rules.hardship.max_fen,
+        "ratio": hospital.ratio if isinstance(hospital, ReimbursementRule) else Decimal(0),
+        "minimum_fen": hospital.minimum_fen if isinstance(hospital, ReimbursementRule) else 0,
+        "annual_cap_fen": rules.annual_cap_fen or 0,
+        "critical_illness_fen": critical.amount_fen if isinstance(critical, LumpSumRule) else 0,
+        "hardship_max_fen": hardship.max_fen if isinstance(hardship, RequestedAmountRule) else 0,
         "waiting_days": rules.waiting_days,
         "filing_deadline_days": rules.filing_deadline_days,
         "age_min": rules.age_min,
@@ -52,10 +58,10 @@ def publicity_context(*, session: Session, policy_year: PolicyYear, language: st
         "agent_note": True,
         "required_documents": [
             {
-                "benefit_name": label("benefit_type", str(benefit), language),
-                "documents": [label("document_type", str(doc), language) for doc in docs],
+                "benefit_name": (rule.label_en or rule.label_zh) if language == "en" else rule.label_zh,
+                "documents": [label("document_type", str(doc), language) for doc in rule.required_documents],
             }
-            for benefit, docs in rules.required_documents.items()
+            for rule in rules.benefits.values()
         ],
     }
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
-from fastapi import Path as PathParam
 
-from api.deps import LanguageDep, SessionDep, require_roles
+from api.deps import LanguageDep, PolicyYearDep, ProgrammeCode, SessionDep, require_roles
 from api.schemas import FundPublic, ReceiptIn, ReceiptPublic, ReconciliationPublic, UnitPaymentIn, UnitPaymentResult
 from api.views import attachment, fund_public, receipt_public, reconciliation_public
 from models.base import format_yuan
-from models.programmes import PolicyYear
 from models.users import Role, User
 from tasks.approval import actor_of
 from tasks.funds import (
@@ -27,22 +25,12 @@ from tasks.funds import (
     record_receipt,
 )
 from tasks.orgs import get_by_code
-from tasks.programmes import get_policy_year
 
 router = APIRouter(prefix="/api/funds", tags=["funds"])
 
 FundWriter = Annotated[User, Depends(require_roles(Role.ADMIN, Role.FINANCE))]
 FundReader = Annotated[User, Depends(require_roles(Role.ADMIN, Role.FINANCE, Role.AUDITOR))]
-ProgrammeCode = Annotated[str, PathParam(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
-Year = Annotated[int, PathParam(ge=2000, le=2100)]
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
-
-
-def _year(session: SessionDep, programme_code: ProgrammeCode, year: Year) -> PolicyYear:
-    return get_policy_year(session=session, programme_code=programme_code, year=year)
-
-
-PolicyYearDep = Annotated[PolicyYear, Depends(_year)]
 
 
 @router.post("/{programme_code}/{year}/receipts", response_model=ReceiptPublic, status_code=status.HTTP_201_CREATED)

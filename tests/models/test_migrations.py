@@ -29,7 +29,7 @@ from mutualaid.migrate import alembic_config, current_revision, upgrade_database
 
 TEST_DB = os.environ.get("MUTUALAID_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("MUTUALAID_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-HEAD = "0002"
+HEAD = "0003"
 
 
 @pytest.fixture

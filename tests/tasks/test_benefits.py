@@ -8,7 +8,7 @@ import pytest
 
 from models.claims_enums import BenefitType
 from models.errors import ValidationFailed
-from models.rules import CriticalIllnessRule, HardshipRule, HospitalisationRule, PolicyRules, RoutingRule
+from models.rules import PolicyRules, RoutingRule, mutual_aid_benefits
 from tasks.benefits import Calculation, ClaimFacts, calculate, required_levels, times_ratio
 
 RULES = PolicyRules()
@@ -30,6 +30,13 @@ def hosp(eligible_fen: int, **context: object) -> ClaimFacts:
         self_paid_fen=self_paid,
         **context,  # type: ignore[arg-type]
     )
+
+
+def with_benefit(key: str, **changes: object) -> PolicyRules:
+    """The default rules with one benefit's settings changed."""
+    benefits = mutual_aid_benefits()
+    benefits[key] = benefits[key].model_copy(update=changes)
+    return PolicyRules(benefits=benefits)
 
 
 def step(calc: Calculation, code: str) -> dict[str, object]:
@@ -186,7 +193,7 @@ def test_eligible_below_zero_is_invalid(deductions: dict[str, int]) -> None:
     ],
 )
 def test_deductible(deductible: int, eligible: int, base: int, payout: int) -> None:
-    rules = PolicyRules(hospitalisation=HospitalisationRule(deductible_fen=deductible))
+    rules = with_benefit(H, deductible_fen=deductible)
     calc = calculate(hosp(eligible), rules)
     assert step(calc, "base")["result_fen"] == base
     assert step(calc, "base")["inputs"]["deductible_fen"] == deductible  # type: ignore[index]
@@ -289,7 +296,9 @@ def test_required_levels(benefit: BenefitType, payout: int, levels: int) -> None
 
 
 def test_routing_is_configuration() -> None:
-    rules = PolicyRules(routing=RoutingRule(top_level_above_fen=100_000, base_levels=1, always_top_level=()))
+    rules = with_benefit(SH, always_top_level=False).model_copy(
+        update={"routing": RoutingRule(top_level_above_fen=100_000, base_levels=1)}
+    )
     assert required_levels(H, 100_000, rules) == 1
     assert required_levels(H, 100_001, rules) == 3
     assert required_levels(SH, 50_000, rules) == 1
@@ -314,9 +323,9 @@ def test_critical_illness_not_on_the_list_is_refused(code: str) -> None:
 
 
 def test_second_critical_illness_in_a_year_is_refused() -> None:
-    calc = calculate(ClaimFacts(benefit_type=CI, diagnosis_code="C34.9", critical_illness_used=True), RULES)
+    calc = calculate(ClaimFacts(benefit_type=CI, diagnosis_code="C34.9", times_used=1), RULES)
     assert calc.payout_fen == 0
-    assert calc.rejection and "一次" in calc.rejection
+    assert calc.rejection and "每年限 1 次" in calc.rejection
 
 
 def test_critical_illness_is_within_the_cap() -> None:
@@ -328,7 +337,7 @@ def test_critical_illness_is_within_the_cap() -> None:
 
 
 def test_critical_illness_amount_and_list_are_configuration() -> None:
-    rules = PolicyRules(critical_illness=CriticalIllnessRule(amount_fen=800_000, icd10_prefixes=("J18",)))
+    rules = with_benefit(CI, amount_fen=800_000, icd10_prefixes=("J18",))
     assert calculate(ClaimFacts(benefit_type=CI, diagnosis_code="J18.9"), rules).payout_fen == 800_000
     assert calculate(ClaimFacts(benefit_type=CI, diagnosis_code="C34.9"), rules).payout_fen == 0
 
@@ -353,7 +362,7 @@ def test_hardship_negative_request_is_invalid() -> None:
 
 
 def test_hardship_maximum_is_configuration_and_within_the_cap() -> None:
-    rules = PolicyRules(hardship=HardshipRule(max_fen=150_000))
+    rules = with_benefit(SH, max_fen=150_000)
     assert calculate(ClaimFacts(benefit_type=SH, requested_fen=200_000), rules).payout_fen == 150_000
     capped = calculate(ClaimFacts(benefit_type=SH, requested_fen=200_000, used_cap_fen=1_900_000), RULES)
     assert capped.payout_fen == 100_000
@@ -373,7 +382,7 @@ def test_hardship_maximum_is_configuration_and_within_the_cap() -> None:
         hosp(100_000, within_deadline=False),
         ClaimFacts(benefit_type=CI, diagnosis_code="C34.9"),
         ClaimFacts(benefit_type=CI, diagnosis_code="J18.9"),
-        ClaimFacts(benefit_type=CI, diagnosis_code="C34.9", critical_illness_used=True),
+        ClaimFacts(benefit_type=CI, diagnosis_code="C34.9", times_used=1),
         ClaimFacts(benefit_type=SH, requested_fen=500_000),
     ],
 )
@@ -401,7 +410,7 @@ def test_hospitalisation_explanation_shows_the_arithmetic() -> None:
 
 
 def test_changed_rules_change_the_result() -> None:
-    rules = PolicyRules(hospitalisation=HospitalisationRule(ratio=Decimal("0.75")), annual_cap_fen=3_000_000)
+    rules = with_benefit(H, ratio=Decimal("0.75")).model_copy(update={"annual_cap_fen": 3_000_000})
     assert calculate(hosp(1_000_000), RULES).payout_fen == 700_000
     assert calculate(hosp(1_000_000), rules).payout_fen == 750_000
     assert calculate(hosp(6), rules).payout_fen == 6  # the minimum still applies

@@ -41,6 +41,19 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_read_session() -> Iterator[Session]:
+    """A session that only reads, whatever the method (e.g. a POST that computes and files nothing)."""
+    session = Session(reading(get_engine()), expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 

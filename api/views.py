@@ -25,6 +25,7 @@ from models.claims import Claim
 from models.funds import FundReceipt, FundSource
 from models.publications import Publication, PublicationPublic, PublishedFile, PublishedFilePublic
 from tasks.approval import TaskRow, level_name
+from tasks.explain import render_steps
 from tasks.funds import FundFigures, UnitReconciliation
 from tasks.labels import label
 
@@ -108,7 +109,7 @@ def claim_public(claim: Claim, language: str = "zh-CN") -> ClaimStatusPublic:
         notice_ends_at=utc(claim.notice_ends_at),
         paid_at=utc(claim.paid_at),
         missing_documents=list(claim.missing_documents or []),
-        explanation=[str(step["text"]) for step in claim.explanation or [] if step.get("text")],
+        explanation=[str(step["text"]) for step in render_steps(claim.explanation or [], language) if step.get("text")],
     )
 
 

@@ -14,7 +14,7 @@ import typer
 from mutualaid.cli_admin import admin
 from mutualaid.cli_claims import claim
 from mutualaid.cli_flows import run
-from mutualaid.cli_rules import rules
+from mutualaid.cli_rules import quote_command, rules
 from mutualaid.cli_what_if import what_if
 
 app = typer.Typer(help="工会职工医疗互助保障 — union medical mutual aid, end to end.", no_args_is_help=True)
@@ -23,6 +23,7 @@ app.add_typer(run, name="run")
 app.add_typer(claim, name="claim")
 app.add_typer(rules, name="rules")
 app.add_typer(what_if, name="what-if")
+app.command("quote")(quote_command)
 
 
 @app.command()

@@ -72,16 +72,23 @@ def add_org(
 
 
 @admin.command("add-programme")
-def add_programme(code: str, name: str, owner: Annotated[str, typer.Option(help="the city union's code")]) -> None:
+def add_programme(
+    code: str,
+    name: str,
+    owner: Annotated[str, typer.Option(help="the city union's code")],
+    kind: Annotated[str, typer.Option(help="mutual_aid or temporary_assistance")] = "mutual_aid",
+) -> None:
     """Add a programme owned by a city union."""
+    from models.programmes import ProgrammeKind
     from mutualaid.db import session_scope
     from tasks.orgs import get_by_code
     from tasks.programmes import create_programme
 
-    with session_scope() as session:
+    with domain_errors(), session_scope() as session:
         programme = create_programme(
-            session=session, code=code, name=name, owner=get_by_code(session=session, code=owner)
-        )
+            session=session, code=code, name=name, owner=get_by_code(session=session, code=owner),
+            kind=ProgrammeKind(kind),
+        )  # fmt: skip
         typer.echo(f"added programme {programme.code} (id {programme.id})")
 
 
@@ -92,16 +99,21 @@ def open_year(
     rules: Annotated[Path | None, typer.Option(help="a JSON file of rules; defaults where omitted")] = None,
 ) -> None:
     """Open a policy year with its rules (validated) and an empty fund account."""
+    import json
+
     from sqlmodel import select
 
+    from models.errors import NotFound
     from models.programmes import Programme
     from models.rules import PolicyRules
     from mutualaid.db import session_scope
-    from tasks.programmes import open_policy_year
+    from tasks.programmes import open_policy_year, validated_rules
 
-    policy = PolicyRules.model_validate_json(rules.read_text(encoding="utf-8")) if rules else PolicyRules()
-    with session_scope() as session:
-        found = session.exec(select(Programme).where(Programme.code == programme)).one()
+    with domain_errors(), session_scope() as session:
+        policy = validated_rules(json.loads(rules.read_text(encoding="utf-8"))) if rules else PolicyRules()
+        found = session.exec(select(Programme).where(Programme.code == programme)).first()
+        if found is None:
+            raise NotFound(f"未找到项目 {programme}")
         opened = open_policy_year(session=session, programme=found, year=year, rules=policy)
         typer.echo(f"opened {programme} {opened.year} (id {opened.id})")
 

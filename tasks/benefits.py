@@ -144,8 +144,7 @@ def _reimbursement(facts: ClaimFacts, rule: ReimbursementRule, calc: Calculation
 
 def _lump_sum(facts: ClaimFacts, rule: LumpSumRule, calc: Calculation) -> int:
     if not rule.listed(facts.diagnosis_code):
-        calc.refuse("listed", diagnosis=facts.diagnosis_code.strip().upper() or "—", label=rule.label_zh,
-                    label_en=rule.label_en)  # fmt: skip
+        calc.refuse("listed", label=rule.label_zh, label_en=rule.label_en)  # the code itself is never repeated
         return 0
     calc.step("lump_sum", rule.amount_fen, label=rule.label_zh, label_en=rule.label_en)
     return rule.amount_fen

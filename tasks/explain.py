@@ -40,8 +40,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Limit per claim {max}: payout becomes {result}",
     },
     "listed": {
-        "zh-CN": "诊断 {diagnosis} 不在{label}目录内",
-        "en": "Diagnosis {diagnosis} is not on the list for {label_en}",
+        "zh-CN": "诊断不在{label}目录内",
+        "en": "The diagnosis is not on the list for {label_en}",
     },
     "lump_sum": {
         "zh-CN": "{label}定额 {result}",

@@ -5,7 +5,21 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import auth, cases, claims, disclosures, funds, health, rosters, rules, tasks, units, users, what_if
+from api.routes import (
+    auth,
+    cases,
+    claims,
+    disclosures,
+    funds,
+    health,
+    my_claims,
+    rosters,
+    rules,
+    tasks,
+    units,
+    users,
+    what_if,
+)
 
 TITLE = "工会职工医疗互助保障 API"
 
@@ -23,7 +37,8 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
-    for module in (health, auth, users, tasks, claims, cases, rosters, units, funds, rules, what_if, disclosures):
+    routers = (health, auth, users, tasks, claims, cases, my_claims, rosters, units, funds, rules, what_if, disclosures)
+    for module in routers:
         app.include_router(module.router)
     return app
 

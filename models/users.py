@@ -60,6 +60,8 @@ class UserCreate(BaseModel):
     password: str = PField(min_length=8, max_length=128)
     role: Role
     org_unit_code: str | None = None
+    # A member's own account is linked to their member record by ID number (required for the member role).
+    member_id_number: str | None = PField(default=None, min_length=15, max_length=18, repr=False)
 
 
 class UserPublic(BaseModel):

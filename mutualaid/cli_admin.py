@@ -131,12 +131,14 @@ def create_user_command(
     from mutualaid.db import session_scope
     from tasks.users import create_user
 
-    with session_scope() as session:
+    # a member's account is linked by ID number, asked for so that it never sits in the shell history
+    id_number = typer.prompt("会员身份证号", hide_input=True) if role == Role.MEMBER else None
+    with domain_errors(), session_scope() as session:
         user = create_user(
             session=session,
             data=UserCreate(
                 username=username, full_name=full_name or username, password=password, role=Role(role),
-                org_unit_code=org,
+                org_unit_code=org, member_id_number=id_number,
             ),
         )  # fmt: skip
         typer.echo(f"created user {user.username} (id {user.id}, role {user.role})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from models.errors import Conflict, ValidationFailed
+from models.members import Member
 from models.org import OrgUnit
 from models.users import Role, User, UserCreate, UserPublic
 from mutualaid.security import hash_password, verify_password
@@ -18,12 +19,22 @@ def create_user(*, session: Session, data: UserCreate) -> User:
     org: OrgUnit | None = get_by_code(session=session, code=data.org_unit_code) if data.org_unit_code else None
     if data.role not in (Role.ADMIN, Role.AUDITOR, Role.MEMBER, Role.FINANCE) and org is None:
         raise ValidationFailed("该角色必须指定所属单位")
+    member: Member | None = None
+    if data.role == Role.MEMBER:
+        if not data.member_id_number:
+            raise ValidationFailed("会员账号须关联会员身份证号", code="member_id_number_missing")
+        member = session.exec(select(Member).where(Member.id_number == data.member_id_number.strip().upper())).first()
+        if member is None:
+            raise ValidationFailed("未找到该身份证号对应的会员", code="member_not_found")
+        if session.exec(select(User.id).where(User.member_id == member.id)).first() is not None:
+            raise Conflict("该会员已有账号")
     user = User(
         username=data.username,
         full_name=data.full_name,
         password_hash=hash_password(data.password),
         role=data.role,
         org_unit_id=org.id if org else None,
+        member_id=member.id if member else None,
     )
     session.add(user)
     session.flush()

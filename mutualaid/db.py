@@ -79,3 +79,9 @@ def reading(engine: Engine) -> Engine:
 def is_sqlite(engine: Engine) -> bool:
     """Whether engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
+
+
+def reading_snapshot(engine: Engine) -> Engine:
+    """The engine for a simulation's session: read-only on SQLite (a WAL read is a snapshot already), one
+    consistent snapshot on PostgreSQL (REPEATABLE READ), so all chunks and the fund see the same moment."""
+    return reading(engine) if is_sqlite(engine) else engine.execution_options(isolation_level="REPEATABLE READ")

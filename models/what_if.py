@@ -68,6 +68,12 @@ class WhatIfReport(BaseModel):
     contributions_yuan: str
     receipts_fen: int
     receipts_yuan: str
+    # the fund as disclosed today (money actually paid), beside the like-with-like comparison below
+    paid_to_date_fen: int
+    paid_to_date_yuan: str
+    disclosed_claim_ratio: Decimal
+    disclosed_fund_balance_fen: int
+    disclosed_fund_balance_yuan: str
     actual: Figures
     projected: Figures
     difference: Difference

@@ -130,7 +130,11 @@ def print_report(report: WhatIfReport, programme: str) -> None:
         f"补偿增加 {report.payouts_up} 件，减少 {report.payouts_down} 件，不变 {report.payouts_unchanged} 件。"
         f"会员缴费 {report.contributions_yuan} 元，基金收入合计 {report.receipts_yuan} 元。"
     )
-    console.print("注：实际赔付率与结余为基金账户现状（已发放）；模拟值按全部获准案件均已发放计算。")
+    console.print(
+        "注：两列均按全部获准案件已发放计算。基金账户现状：已发放 "
+        f"{report.paid_to_date_yuan} 元，赔付率 {_percent(report.disclosed_claim_ratio)}，"
+        f"结余 {report.disclosed_fund_balance_yuan} 元。"
+    )
 
 
 def _value(value: Any) -> str:

@@ -17,6 +17,22 @@ from mutualaid.demo import PROGRAMME
 from mutualaid.settings import get_settings
 from tasks.disclosure import fund_figures
 from tasks.labels import label
+from tasks.what_if import simulate
+
+# What the demo asks of the what-if simulation: a richer ratio and a higher cap for next year.
+WHAT_IF = {"benefits": {"hospitalisation": {"ratio": "0.75"}}, "annual_cap_fen": 3000000}
+
+
+def what_if_lines(*, session: Session, policy_year: PolicyYear) -> list[str]:
+    """The year's claims re-run with ratio 75 % and cap 30,000, beside what they were granted."""
+    report = simulate(session=session, policy_year=policy_year, changes=WHAT_IF)
+    actual, projected = report.actual, report.projected
+    return [
+        "what-if: ratio 75 %, annual cap 30,000 (the year's granted claims re-run)",
+        f"  granted payouts           {actual.payouts_yuan:>10} → {projected.payouts_yuan} CNY"
+        f" ({report.payouts_up} claims up, {report.payouts_down} down)",
+        f"  claim ratio if all paid   {actual.claim_ratio * 100:>9.2f}% → {projected.claim_ratio * 100:.2f}%",
+    ]
 
 
 def demo_summary(*, session: Session, year: int, results: dict[str, Any], seconds: float) -> str:
@@ -62,6 +78,7 @@ def demo_summary(*, session: Session, year: int, results: dict[str, Any], second
         f"amount paid                 {format_yuan(int(paid_fen)):>10} CNY",
         f"claim ratio (payouts ÷ contributions)  {figures['claim_ratio'] * 100:.2f}%",
         f"fund balance                {format_yuan(figures['balance_fen']):>10} CNY",
+        *what_if_lines(session=session, policy_year=policy_year),
     ]
     if disclosure:
         lines.append(

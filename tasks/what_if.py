@@ -9,8 +9,9 @@ deadline of the changed rules, and the annual cap and times per year counted ove
 granted so far, in filing order (claim id).
 
 Actual: a claim counts as granted when the rules let it through (approved, paid, or still in review with
-its calculated payout); the fund balance and claim ratio are the fund's own, as the disclosure shows them.
-Projected: the fund's receipts less the projected payouts, as if every granted claim were paid.
+its calculated payout). Both sides count every granted claim as if paid (receipts less payouts, payouts
+over contributions), so the difference is the change of rules alone; the fund as disclosed today (money
+actually paid) is reported beside them.
 
 Nothing is written. Only the needed columns are read, with core selects in id order and in chunks; the
 report carries counts and amounts only, no personal data.
@@ -241,7 +242,10 @@ def _report(
     ).scalar_one()
     keys = dict.fromkeys([*actual.rules.benefits, *projected.rules.benefits, *actual.by_benefit, *projected.by_benefit])
     labels = {key: _label(projected.rules, actual.rules, key, language) for key in keys}
-    now = actual.figures(ratio=claim_ratio(paid, contributions), balance_fen=balance, labels=labels)
+    # like with like: both sides count every granted claim as paid; the fund as disclosed today is beside them
+    now = actual.figures(
+        ratio=claim_ratio(actual.payouts_fen, contributions), balance_fen=receipts - actual.payouts_fen, labels=labels
+    )
     then = projected.figures(
         ratio=claim_ratio(projected.payouts_fen, contributions), balance_fen=receipts - projected.payouts_fen,
         labels=labels,
@@ -260,6 +264,11 @@ def _report(
         contributions_yuan=format_yuan(contributions),
         receipts_fen=receipts,
         receipts_yuan=format_yuan(receipts),
+        paid_to_date_fen=paid,
+        paid_to_date_yuan=format_yuan(paid),
+        disclosed_claim_ratio=claim_ratio(paid, contributions),
+        disclosed_fund_balance_fen=balance,
+        disclosed_fund_balance_yuan=format_yuan(balance),
         actual=now,
         projected=then,
         difference=Difference(

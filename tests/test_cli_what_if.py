@@ -73,8 +73,9 @@ def test_the_table_shows_actual_beside_projected(world: World, claims: None) -> 
     # eligible 7,000 / 12,000 / 2,400 at 75 %: 5,250 + 9,000 + 1,800 = 16,050 against 10,700 calculated
     assert "10,700.00" in out and "16,050.00" in out and "+5,350.00" in out
     assert "补偿增加 3 件，减少 0 件，不变 0 件" in out
-    # nothing paid yet; 16,050 / 9,500 contributions = 168.95 %
-    assert "0.00%" in out and "168.95%" in out and "+168.95%" in out
+    # granted as if paid: 10,700 / 9,500 contributions = 112.63 %, 16,050 / 9,500 = 168.95 %
+    assert "112.63%" in out and "168.95%" in out and "+56.32%" in out
+    assert "已发放 0.00 元" in out
     assert "基金收入合计 9,500.00 元" in out
 
 

@@ -208,13 +208,15 @@ def test_fund_figures_beside_each_other(session: Session, world: World, scenario
 
     assert report.contributions_fen == CONTRIBUTIONS_FEN
     assert report.receipts_fen == CONTRIBUTIONS_FEN + DONATION_FEN
-    # nothing has been paid yet: the fund as it stands
-    assert report.actual.fund_balance_fen == CONTRIBUTIONS_FEN + DONATION_FEN
-    assert report.actual.claim_ratio == Decimal(0)
-    # projected: every granted claim as if paid
+    # nothing has been paid yet: the fund as disclosed
+    assert report.paid_to_date_fen == 0 and report.disclosed_claim_ratio == Decimal(0)
+    assert report.disclosed_fund_balance_fen == CONTRIBUTIONS_FEN + DONATION_FEN
+    # like with like: both sides count every granted claim as if paid
+    assert report.actual.fund_balance_fen == CONTRIBUTIONS_FEN + DONATION_FEN - 2_670_000
+    assert report.actual.claim_ratio == Decimal("40.1504")  # 2,670,000 / 66,500, half up to 4 places
     assert report.projected.fund_balance_fen == CONTRIBUTIONS_FEN + DONATION_FEN - 3_530_000
-    assert report.projected.claim_ratio == Decimal("53.0827")  # 3,530,000 / 66,500, half up to 4 places
-    assert report.difference.fund_balance_fen == -3_530_000
+    assert report.projected.claim_ratio == Decimal("53.0827")  # 3,530,000 / 66,500
+    assert report.difference.fund_balance_fen == -860_000
     assert claim_ratio(3_530_000, CONTRIBUTIONS_FEN) == report.projected.claim_ratio
     assert claim_ratio(1, 0) == Decimal(0)
 

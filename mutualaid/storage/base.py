@@ -1,11 +1,16 @@
-"""The object-store port: put with SHA-256, get or open (streaming), exists, list, and a URL to hand a user."""
+"""The object-store port: put with SHA-256, get or open (streaming), exists, list, and a URL to hand a user.
+
+`list_info`, `info` and `touch` give objects an age (last written), so a sweep can tell an orphan left by a
+crash from an object whose database row is still being written.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol, runtime_checkable
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*$")
@@ -27,6 +32,15 @@ class StoredObject:
     size: int
     sha256: str
     media_type: str
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """A stored object's key, size and when it was last written (aware UTC)."""
+
+    key: str
+    size: int
+    modified_at: datetime
 
 
 def sha256_hex(data: bytes) -> str:
@@ -69,6 +83,22 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str = "") -> list[str]:
         """All keys under prefix, sorted."""
+        ...
+
+    def list_info(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under prefix with its size and last-written time, as the listing arrives (any order)."""
+        ...
+
+    def info(self, key: str) -> ObjectInfo | None:
+        """The object's size and last-written time, or None when absent."""
+        ...
+
+    def touch(self, key: str) -> bool:
+        """Mark an existing object as written now, keeping its bytes; False when it is absent.
+
+        A put of bytes that are already stored changes nothing, so a writer that relies on such an object
+        touches it: an age-based sweep then spares it until the writer's database row is committed.
+        """
         ...
 
     def delete(self, key: str) -> None:

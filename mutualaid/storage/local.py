@@ -4,19 +4,22 @@ Each key is a relative path under the root. Writes go to a temporary file in the
 and are moved into place atomically, so a reader never sees half a document. Immutable puts
 use a hard link, which refuses to clobber an existing file, so two writers racing on one key
 cannot silently replace each other's bytes. The media type is not kept on disk: `get` and `open` return
-bytes only, and callers keep the media type in the database from the StoredObject.
+bytes only, and callers keep the media type in the database from the StoredObject. An object's age is its
+file's modification time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from mutualaid.storage.base import ObjectExists, StoredObject, object_key_is_safe, sha256_hex
+from mutualaid.storage.base import ObjectExists, ObjectInfo, StoredObject, object_key_is_safe, sha256_hex
 
 _TEMP_PREFIX = ".tmp-"  # keys never start with '.', so temporary files never look like keys
 
@@ -117,6 +120,42 @@ class LocalObjectStore:
             if key.startswith(prefix) and object_key_is_safe(key) and path.is_file():
                 keys.append(key)
         return sorted(keys)
+
+    def list_info(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under prefix with its size and modification time, folder by folder."""
+        folder = prefix.rpartition("/")[0]
+        if folder and not object_key_is_safe(folder):
+            raise ValueError(f"unsafe key prefix: {prefix!r}")
+        start = self.root / folder if folder else self.root
+        for dirpath, dirnames, filenames in os.walk(start):
+            dirnames.sort()
+            for name in sorted(filenames):
+                key = (Path(dirpath) / name).relative_to(self.root).as_posix()
+                if key.startswith(prefix) and object_key_is_safe(key):
+                    found = self.info(key)
+                    if found is not None:
+                        yield found
+
+    def info(self, key: str) -> ObjectInfo | None:
+        """The file's size and modification time, or None when absent."""
+        try:
+            found = self._path(key).stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        return ObjectInfo(key, found.st_size, datetime.fromtimestamp(found.st_mtime, UTC))
+
+    def touch(self, key: str) -> bool:
+        """Set the file's modification time to now; False when it is absent."""
+        path = self._path(key)
+        try:
+            if not path.is_file():
+                return False
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        return True
 
     def delete(self, key: str) -> None:
         """Remove key; nothing happens when it is absent."""

@@ -5,7 +5,8 @@ compare content with one HEAD request instead of a download. The bucket is creat
 the first put. The HTTP client has a short timeout and a single retry, so a store that is down
 surfaces as ObjectStoreUnavailable within seconds rather than after minutes of retries.
 `open` streams a GET's body (a roster of a million rows need not fit in memory) and hands the
-connection back to the pool when the stream is closed.
+connection back to the pool when the stream is closed. An object's age is its Last-Modified time; `touch`
+renews it by copying the object onto itself (bytes, media type and metadata unchanged).
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, BinaryIO
 from xml.etree.ElementTree import ParseError
 
 import certifi
 import urllib3
 from minio import Minio
+from minio.commonconfig import REPLACE, CopySource
 from minio.error import InvalidResponseError, S3Error, ServerError
 
 from mutualaid.storage.base import (
     ObjectExists,
+    ObjectInfo,
     ObjectStoreUnavailable,
     StoredObject,
     object_key_is_safe,
@@ -83,6 +86,13 @@ class _ObjectStream(io.RawIOBase):
             self._response.close()
             self._response.release_conn()
         super().close()
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """A listing's time as aware UTC (the epoch when the server sent none, so it counts as old)."""
+    if moment is None:
+        return datetime.fromtimestamp(0, UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class S3ObjectStore:
@@ -233,6 +243,51 @@ class S3ObjectStore:
                     return []
                 raise
         return sorted(keys)
+
+    def list_info(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under prefix with its size and Last-Modified time, page by page as the listing arrives."""
+        with self._reachable():
+            try:
+                for obj in self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True):
+                    if obj.object_name and not obj.is_dir:
+                        yield ObjectInfo(obj.object_name, obj.size or 0, _aware(obj.last_modified))
+            except S3Error as exc:
+                if exc.code not in _ABSENT:
+                    raise
+
+    def info(self, key: str) -> ObjectInfo | None:
+        """The object's size and Last-Modified time, or None when absent."""
+        _checked(key)
+        with self._reachable():
+            try:
+                stat = self.client.stat_object(self.bucket, key)
+            except S3Error as exc:
+                if exc.code in _ABSENT:
+                    return None
+                raise
+        return ObjectInfo(key, stat.size or 0, _aware(stat.last_modified))
+
+    def touch(self, key: str) -> bool:
+        """Copy the object onto itself (same bytes, media type and metadata) so its Last-Modified is now."""
+        _checked(key)
+        with self._reachable():
+            try:
+                stat = self.client.stat_object(self.bucket, key)
+                metadata: dict[str, str | list[str] | tuple[str]] = {
+                    name.lower().removeprefix("x-amz-meta-"): str(value)
+                    for name, value in (stat.metadata or {}).items()
+                    if name.lower().startswith("x-amz-meta-")
+                }
+                if stat.content_type:
+                    metadata["Content-Type"] = stat.content_type
+                self.client.copy_object(
+                    self.bucket, key, CopySource(self.bucket, key), metadata=metadata, metadata_directive=REPLACE
+                )
+            except S3Error as exc:
+                if exc.code in _ABSENT:
+                    return False
+                raise
+        return True
 
     def delete(self, key: str) -> None:
         """Remove key; nothing happens when it is absent."""

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from models.approvals import ApprovalTask
 from tests.api.conftest import ClaimMaker, login, task_of
-from tests.factories import World
+from tests.factories import World, id_number
 
 
 def l1_task(session: Session, claim_id: int | None) -> ApprovalTask:
@@ -85,9 +85,11 @@ def test_users_without_a_review_level_get_403(
     assert client.get(f"/api/tasks/{task.id}/history", headers=headers).status_code == 403
 
 
-def test_member_role_gets_403(client: TestClient, world: World) -> None:
+def test_member_role_gets_403(client: TestClient, world: World, make_claim: ClaimMaker) -> None:
+    make_claim()  # member 1
     admin = login(client, "admin")
-    body = {"username": "member1", "full_name": "会员", "password": "member-pass-1", "role": "member"}
+    body = {"username": "member1", "full_name": "会员", "password": "member-pass-1", "role": "member",
+            "member_id_number": id_number(1)}  # fmt: skip
     assert client.post("/api/users", json=body, headers=admin).status_code == 201
     headers = login(client, "member1", "member-pass-1")
     assert client.get("/api/tasks", headers=headers).status_code == 403

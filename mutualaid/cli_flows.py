@@ -79,13 +79,26 @@ def disclosure(programme: str, year: int, period: str) -> None:
     _show(disclosure_flow(programme, year, period))
 
 
+@run.command("document-sweep")
+def document_sweep(
+    grace_minutes: Annotated[int, typer.Option(min=0, help="keep objects younger than this")] = 60,
+    dry_run: Annotated[bool, typer.Option(help="count, delete nothing")] = False,
+) -> None:
+    """Remove claim documents that no claim references (older than the grace period)."""
+    from flows.housekeeping import document_sweep_flow
+
+    _show(document_sweep_flow(grace_minutes, dry_run))
+
+
 def schedule_command(programme: str, year: int) -> None:
-    """Serve the scheduled flows: monthly disclosure (1st of the month), renewal reminders (Nov 1)."""
+    """Serve the scheduled flows: monthly disclosure (1st of the month), renewal reminders (Nov 1), and the
+    nightly sweep of unreferenced claim documents."""
     from prefect import serve
     from prefect.deployments.runner import RunnerDeployment
     from prefect.schedules import Cron
 
     from flows.disclosure import monthly_disclosure_flow
+    from flows.housekeeping import document_sweep_flow
     from flows.publicity import renewal_reminders_flow
 
     parameters = {"programme_code": programme, "year": year}
@@ -102,4 +115,8 @@ def schedule_command(programme: str, year: int) -> None:
             name="renewal-reminders", schedules=[Cron("0 8 1 11 *", timezone=SHANGHAI)], parameters=parameters
         ),
     )
-    serve(monthly, renewals)
+    sweep = cast(
+        RunnerDeployment,
+        document_sweep_flow.to_deployment(name="document-sweep", schedules=[Cron("30 2 * * *", timezone=SHANGHAI)]),
+    )
+    serve(monthly, renewals, sweep)

@@ -282,10 +282,14 @@ def _apply_claim(*, session: Session, task: ApprovalTask, decision: DecisionIn, 
 
 def _final_approval(*, session: Session, claim: Claim, actor: Actor, payload: dict[str, Any], now) -> None:  # type: ignore[no-untyped-def]
     """Re-check the year's limits (so two claims can never pass them together), then post the public notice."""
-    session.get(Member, claim.member_id, with_for_update=True)  # serialises final approvals of one member
+    # The member row lock comes before the usage is read: it serialises the final approvals of one member on
+    # PostgreSQL (on SQLite every write transaction begins IMMEDIATE). Without it, or taken after the read,
+    # tests/tasks/test_final_approval_limits.py fails on PostgreSQL.
+    session.get(Member, claim.member_id, with_for_update=True)
     policy_year = session.get(PolicyYear, claim.policy_year_id)
     assert policy_year is not None
-    payout, refusal = recheck_limits(session=session, claim=claim, rules=policy_year.policy())
+    rules = policy_year.policy()
+    payout, refusal = recheck_limits(session=session, claim=claim, rules=rules)
     if refusal is None and payout <= 0:
         refusal = CAP_REACHED
     if refusal is not None:
@@ -295,7 +299,6 @@ def _final_approval(*, session: Session, claim: Claim, actor: Actor, payload: di
         )  # fmt: skip
         session.add(OutboxMessage(topic="ClaimRejected", payload=payload))
         return
-    rules = policy_year.policy()
     change_status(
         session, claim, ClaimStatus.IN_NOTICE, actor=actor,
         values={"decided_at": now, "notice_ends_at": as_utc(now) + timedelta(days=rules.notice_days)},

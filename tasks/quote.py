@@ -8,18 +8,19 @@ times per year, and whether an invoice is already held by a live claim. It only 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlmodel import Session, select
 
 from models.base import yuan_to_fen
 from models.claims import ClaimInput
-from models.enrolments import Enrolment, EnrolmentStatus
+from models.enrolments import Enrolment
 from models.members import Member
 from models.programmes import PolicyYear
 from tasks.benefits import Calculation, ClaimFacts, benefit_rule, calculate
 from tasks.claims import claim_policy_year
-from tasks.invoices import held_invoices
+from tasks.coverage import covers, in_time
+from tasks.invoices import duplicate_invoice_reason, held_invoices
 from tasks.limits import Usage, usage_of
 
 
@@ -42,7 +43,7 @@ class Quote:
     def rejection(self) -> str | None:
         """Why the claim would be refused, if it would."""
         if self.blocked_invoices:
-            return f"发票号 {self.blocked_invoices[0]} 已在其他在办案件中使用"
+            return duplicate_invoice_reason(self.blocked_invoices[0])
         return self.calculation.rejection
 
     @property
@@ -80,12 +81,8 @@ def quote(
         enrolment = session.exec(
             select(Enrolment).where(Enrolment.member_id == member.id, Enrolment.policy_year_id == policy_year.id)
         ).first()
-        covered = bool(
-            enrolment
-            and enrolment.status == EnrolmentStatus.ACTIVE
-            and enrolment.coverage_start
-            and enrolment.coverage_end
-            and enrolment.coverage_start <= data.admission_date <= enrolment.coverage_end
+        covered = enrolment is not None and covers(
+            enrolment.status, enrolment.coverage_start, enrolment.coverage_end, data.admission_date
         )
         usage = usage_of(session=session, member_ids=[member.id or 0]).get(
             (member.id or 0, policy_year.id or 0), Usage()
@@ -94,13 +91,13 @@ def quote(
         facts_from_input(
             data,
             covered_on_admission=covered,
-            within_deadline=today <= data.end_date + timedelta(days=rules.filing_deadline_days),
+            within_deadline=in_time(today, data.end_date, rules.filing_deadline_days),
             used_cap_fen=usage.used_cap_fen(rules),
             times_used=usage.times(data.benefit_type),
         ),
         rules,
     )
-    held = held_invoices(session=session, hospitals={data.hospital_name.strip()}) if data.invoice_numbers else set()
+    held = held_invoices(session=session, hospitals={data.hospital_name.strip()}, numbers=data.invoice_numbers)
     blocked = [n for n in data.invoice_numbers if (data.hospital_name.strip(), n) in held]
     capped = rules.annual_cap_fen is not None and rule.within_annual_cap
     return Quote(

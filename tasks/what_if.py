@@ -30,9 +30,9 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlmodel import Session
 
 from models.approvals import Decision, Outcome
-from models.base import as_utc, format_yuan
+from models.base import format_yuan
 from models.claims import CAP_COUNTING_STATUSES, Claim, ClaimStatus
-from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
+from models.enrolments import Enrolment, EnrolmentKind
 from models.errors import ValidationFailed
 from models.funds import FundAccount, FundReceipt, FundSource
 from models.programmes import PolicyYear
@@ -40,6 +40,8 @@ from models.rules import PolicyRules
 from models.what_if import BenefitFigures, Difference, Figures, RuleChange, WhatIfReport
 from tasks.benefits import calculate
 from tasks.claims import facts_of
+from tasks.coverage import covers, in_time, local_date
+from tasks.invoices import DUPLICATE_INVOICE_PREFIX
 from tasks.limits import Usage
 from tasks.programmes import merged_rules
 
@@ -49,7 +51,6 @@ ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
 DECISION = Decision.__table__  # type: ignore[attr-defined]
 RECEIPT = FundReceipt.__table__  # type: ignore[attr-defined]
 NOT_CALCULATED = (ClaimStatus.INCOMPLETE, ClaimStatus.SUBMITTED)  # unless required_levels says it was
-COVERING = frozenset({EnrolmentStatus.ACTIVE, EnrolmentStatus.LAPSED})  # lapsed: covered until its end date
 RATIO_PLACES = Decimal("0.0001")
 
 
@@ -107,7 +108,6 @@ def simulate(
     rules = merged_rules(current, changes)
     actual, projected = _Tally(current), _Tally(rules)
     covered = _coverage(policy_year, current, rules)
-    deadline = timedelta(days=rules.filing_deadline_days)
     considered = in_review = kept_refused = earlier = up = down = 0
     for row in _claim_rows(session=session, policy_year_id=policy_year.id or 0, chunk=chunk):
         considered += 1
@@ -126,7 +126,7 @@ def simulate(
             facts = facts_of(
                 cast(Claim, row),
                 covered_on_admission=covered(row),
-                within_deadline=as_utc(row.submitted_at).date() <= row.discharge_date + deadline,
+                within_deadline=in_time(local_date(row.submitted_at), row.discharge_date, rules.filing_deadline_days),
                 used_cap_fen=usage.used_cap_fen(rules),
                 times_used=usage.times(row.benefit_type),
             )
@@ -153,7 +153,7 @@ def _claim_rows(*, session: Session, policy_year_id: int, chunk: int) -> Iterato
     reviewer_rejected = exists().where(DECISION.c.claim_id == CLAIM.c.id, DECISION.c.outcome == Outcome.REJECT)
     refused_outside_rules = and_(
         CLAIM.c.status == ClaimStatus.REJECTED,
-        or_(CLAIM.c.payout_fen > 0, CLAIM.c.rejection_reason.like("发票号%")),
+        or_(CLAIM.c.payout_fen > 0, CLAIM.c.rejection_reason.like(f"{DUPLICATE_INVOICE_PREFIX}%")),
     )
     c, e = CLAIM.c, ENROLMENT.c
     stmt = (
@@ -202,10 +202,7 @@ def _coverage(policy_year: PolicyYear, current: PolicyRules, rules: PolicyRules)
 
     def covered(row: Any) -> bool:
         start = start_of(row)
-        return bool(
-            row.enrolment_status in COVERING and start and row.coverage_end
-            and start <= row.admission_date <= row.coverage_end
-        )  # fmt: skip
+        return covers(row.enrolment_status, start, row.coverage_end, row.admission_date)
 
     return covered
 

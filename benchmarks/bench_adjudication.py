@@ -38,7 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, func, select, text
 from sqlmodel import Session
 
-from benchmarks.bench_eligibility import _write, build_world, person
+from benchmarks.bench_eligibility import build_world, person, write_rows
+from benchmarks.claims_data import ENROLMENT_COLUMNS, HOSPITALS, LISTED, MEMBER_COLUMNS, TIERS, UNLISTED
 from benchmarks.common import emit, environment, fresh_database, peak_rss_mb, per_second, timed
 from models.approvals import ApprovalTask
 from models.audit import AuditEvent
@@ -49,18 +50,6 @@ from tasks.adjudication import adjudicate_claims, route_claims, submitted_claim_
 YEAR = 2026
 BATCH = 50_000  # rows per setup insert batch
 ACTOR = Actor(None, "bench:adjudication")
-HOSPITALS = [f"示范市第{i}医院" for i in range(1, 61)]
-TIERS = ("community", "tier1", "tier2", "tier3")
-LISTED = ("C34.9", "C50.9", "I21.0", "I63.9", "N18.5", "Z94.0")
-UNLISTED = ("J18.9", "K35.8", "S72.0", "E11.9")
-MEMBER_COLUMNS = (
-    "id", "name", "id_number", "birth_date", "sex", "phone", "employment_status", "org_unit_id",
-    "bank_card", "bank_name", "barred", "created_at",
-)  # fmt: skip
-ENROLMENT_COLUMNS = (
-    "id", "member_id", "policy_year_id", "org_unit_id", "kind", "status", "version", "contribution_fen",
-    "registered_at", "paid_on", "coverage_start", "coverage_end",
-)  # fmt: skip
 CLAIM_COLUMNS = (
     "id", "reference", "member_id", "enrolment_id", "policy_year_id", "org_unit_id", "benefit_type", "status",
     "version", "admission_date", "discharge_date", "hospital_name", "hospital_tier", "diagnosis_code",
@@ -112,15 +101,15 @@ def populate(engine: Engine, members: int, claims: int, seed: int) -> dict[str, 
         )  # fmt: skip
         enrolled.append(Enrolled(n, n, unit, start))
     for i in range(0, members, BATCH):
-        _write(engine, "member", MEMBER_COLUMNS, member_rows[i : i + BATCH])
-        _write(engine, "enrolment", ENROLMENT_COLUMNS, enrolment_rows[i : i + BATCH])
+        write_rows(engine, "member", MEMBER_COLUMNS, member_rows[i : i + BATCH])
+        write_rows(engine, "enrolment", ENROLMENT_COLUMNS, enrolment_rows[i : i + BATCH])
     granted = list(_granted_claims(rng, enrolled, ids["policy_year"]))
     submitted = list(
         _submitted_claims(rng, enrolled, ids["policy_year"], claims, start_id=len(granted) + 1, earlier=granted)
     )
     rows = [*granted, *submitted]
     for i in range(0, len(rows), BATCH):
-        _write(engine, "claim", CLAIM_COLUMNS, rows[i : i + BATCH])
+        write_rows(engine, "claim", CLAIM_COLUMNS, rows[i : i + BATCH])
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             for table, last in (("member", members), ("enrolment", members), ("claim", len(rows))):

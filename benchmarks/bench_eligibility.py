@@ -141,7 +141,7 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _write(engine: Engine, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+def write_rows(engine: Engine, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
     """Raw bulk insert of one batch: executemany on SQLite, COPY on PostgreSQL."""
     with engine.begin() as conn:
         raw = conn.connection.driver_connection
@@ -164,9 +164,9 @@ def populate(engine: Engine, count: int) -> dict[str, int]:
     now = datetime.now(UTC)
     members = member_rows(count, ids, now)
     while batch := [row for _, row in zip(range(BATCH), members, strict=False)]:
-        _write(engine, "member", MEMBER_COLUMNS, batch)
-        _write(engine, "enrolment", ENROLMENT_COLUMNS, list(enrolment_rows(ids, batch)))
-    _write(engine, "bar_list_entry", BAR_COLUMNS, bar_rows(count, ids, now))
+        write_rows(engine, "member", MEMBER_COLUMNS, batch)
+        write_rows(engine, "enrolment", ENROLMENT_COLUMNS, list(enrolment_rows(ids, batch)))
+    write_rows(engine, "bar_list_entry", BAR_COLUMNS, bar_rows(count, ids, now))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             for table in ("member", "enrolment"):

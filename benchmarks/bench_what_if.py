@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, text, update
 from sqlmodel import Session
 
-from benchmarks.bench_eligibility import _write, build_world, person
+from benchmarks.bench_eligibility import build_world, person, write_rows
+from benchmarks.claims_data import ENROLMENT_COLUMNS, HOSPITALS, LISTED, MEMBER_COLUMNS, TIERS, UNLISTED
 from benchmarks.common import emit, environment, fresh_database, peak_rss_mb, per_second, timed
 from models.funds import FundAccount
 from models.programmes import PolicyYear
@@ -56,18 +57,6 @@ YEAR = 2026
 BATCH = 50_000  # rows per setup insert batch
 CHANGES: dict[str, Any] = {"benefits": {"hospitalisation": {"ratio": "0.75"}}, "annual_cap_fen": 3_000_000}
 TARGET_SECONDS = 30.0
-HOSPITALS = [f"示范市第{i}医院" for i in range(1, 61)]
-TIERS = ("community", "tier1", "tier2", "tier3")
-LISTED = ("C34.9", "C50.9", "I21.0", "I63.9", "N18.5", "Z94.0")
-UNLISTED = ("J18.9", "K35.8", "S72.0", "E11.9")
-MEMBER_COLUMNS = (
-    "id", "name", "id_number", "birth_date", "sex", "phone", "employment_status", "org_unit_id",
-    "bank_card", "bank_name", "barred", "created_at",
-)  # fmt: skip
-ENROLMENT_COLUMNS = (
-    "id", "member_id", "policy_year_id", "org_unit_id", "kind", "status", "version", "contribution_fen",
-    "registered_at", "paid_on", "coverage_start", "coverage_end",
-)  # fmt: skip
 CLAIM_COLUMNS = (
     "id", "reference", "member_id", "enrolment_id", "policy_year_id", "org_unit_id", "benefit_type", "status",
     "version", "admission_date", "discharge_date", "hospital_name", "hospital_tier", "diagnosis_code",
@@ -143,13 +132,13 @@ def populate(engine: Engine, members: int, claims: int, seed: int) -> dict[str, 
         enrolment_rows.append((n, n, ids["policy_year"], unit, kind, status, 1, 9500, now, paid, start, end))
         people.append(Member(n, unit, status, start))
     for i in range(0, members, BATCH):
-        _write(engine, "member", MEMBER_COLUMNS, member_rows[i : i + BATCH])
-        _write(engine, "enrolment", ENROLMENT_COLUMNS, enrolment_rows[i : i + BATCH])
+        write_rows(engine, "member", MEMBER_COLUMNS, member_rows[i : i + BATCH])
+        write_rows(engine, "enrolment", ENROLMENT_COLUMNS, enrolment_rows[i : i + BATCH])
     written = decided_claims(rng, people, ids, rules, claims)
     for i in range(0, len(written.claims), BATCH):
-        _write(engine, "claim", CLAIM_COLUMNS, written.claims[i : i + BATCH])
-    _write(engine, "approval_task", TASK_COLUMNS, written.tasks)
-    _write(engine, "decision", DECISION_COLUMNS, written.decisions)
+        write_rows(engine, "claim", CLAIM_COLUMNS, written.claims[i : i + BATCH])
+    write_rows(engine, "approval_task", TASK_COLUMNS, written.tasks)
+    write_rows(engine, "decision", DECISION_COLUMNS, written.decisions)
     fund(engine, ids, people, written.paid_fen)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
@@ -287,7 +276,7 @@ def fund(engine: Engine, ids: dict[str, int], people: list[Member], paid_fen: in
          now) for unit, n in per_unit.items()
     ]  # fmt: skip
     rows.append((ids["policy_year"], "union_subsidy", "示范市总工会", None, subsidy, date(YEAR, 1, 10), "BZ-1", 0, now))
-    _write(engine, "fund_receipt", RECEIPT_COLUMNS, rows)
+    write_rows(engine, "fund_receipt", RECEIPT_COLUMNS, rows)
     receipts = contributions + subsidy
     with engine.begin() as conn:
         conn.execute(

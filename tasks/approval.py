@@ -29,6 +29,7 @@ from models.users import User
 from tasks.benefits import CAP_REACHED
 from tasks.explain import describe
 from tasks.limits import Usage, usage_of
+from tasks.orgs import under
 from tasks.workdays import due_at
 
 LEVEL_ORG = {1: OrgLevel.GRASSROOTS, 2: OrgLevel.COUNTY, 3: OrgLevel.CITY}
@@ -103,8 +104,7 @@ class TaskRow:
 
 def _visible(user: User):  # type: ignore[no-untyped-def]
     """Tasks this user may see: their level (claims) inside their org subtree."""
-    org = select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id).scalar_subquery()
-    in_subtree = col(OrgUnit.path).startswith(org)
+    in_subtree = under(user.org_unit_id)
     level_ok = (ApprovalTask.kind == TaskKind.ELIGIBILITY_REVIEW) | (ApprovalTask.level == (user.review_level or -1))
     return in_subtree & level_ok
 

@@ -69,12 +69,7 @@ def submit_claim(
         diagnosis_code=data.diagnosis_code.strip().upper(),
         diagnosis_text=data.diagnosis_text,
         invoice_numbers=list(data.invoice_numbers),
-        total_fen=yuan_to_fen(data.total_cost),
-        basic_insurance_fen=yuan_to_fen(data.basic_insurance),
-        serious_illness_fen=yuan_to_fen(data.serious_illness_insurance),
-        other_reimbursement_fen=yuan_to_fen(data.other_reimbursement),
-        self_paid_fen=yuan_to_fen(data.self_paid),
-        requested_fen=yuan_to_fen(data.requested_amount) if data.requested_amount is not None else None,
+        **amounts_in_fen(data),  # type: ignore[arg-type]
     )
     # Impossible amounts (eligible < 0, …) are refused now, before anything is filed.
     calculate(facts_of(claim), policy_year.policy())
@@ -99,6 +94,18 @@ def submit_claim(
     )
     session.flush()
     return claim
+
+
+def amounts_in_fen(data: ClaimInput) -> dict[str, int | None]:
+    """The claim's amounts (exact yuan as given) in integer fen, by the claim's column names."""
+    return {
+        "total_fen": yuan_to_fen(data.total_cost),
+        "basic_insurance_fen": yuan_to_fen(data.basic_insurance),
+        "serious_illness_fen": yuan_to_fen(data.serious_illness_insurance),
+        "other_reimbursement_fen": yuan_to_fen(data.other_reimbursement),
+        "self_paid_fen": yuan_to_fen(data.self_paid),
+        "requested_fen": yuan_to_fen(data.requested_amount) if data.requested_amount is not None else None,
+    }
 
 
 def claim_policy_year(*, session: Session, programme_id: int, data: ClaimInput, today: date) -> PolicyYear:

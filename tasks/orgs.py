@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session, col, select
 
 from models.errors import NotFound
@@ -45,3 +47,9 @@ def ancestor_at(*, session: Session, unit: OrgUnit, level: OrgLevel) -> OrgUnit:
 def is_within(unit_path: str, root_path: str) -> bool:
     """Whether a unit (by path) lies in the subtree of root (by path)."""
     return unit_path.startswith(root_path)
+
+
+def under(org_unit_id: int | None) -> Any:
+    """SQL: the joined OrgUnit lies in the subtree of org unit `org_unit_id` (itself included)."""
+    scope = select(OrgUnit.path).where(OrgUnit.id == org_unit_id).scalar_subquery()
+    return col(OrgUnit.path).startswith(scope)

@@ -12,13 +12,12 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from models.base import yuan_to_fen
 from models.claims import ClaimInput
 from models.enrolments import Enrolment
 from models.members import Member
 from models.programmes import PolicyYear
 from tasks.benefits import Calculation, ClaimFacts, benefit_rule, calculate
-from tasks.claims import claim_policy_year
+from tasks.claims import amounts_in_fen, claim_policy_year
 from tasks.coverage import covers, in_time
 from tasks.invoices import duplicate_invoice_reason, held_invoices
 from tasks.limits import Usage, usage_of
@@ -56,12 +55,7 @@ def facts_from_input(data: ClaimInput, **context: object) -> ClaimFacts:
     """Calculation inputs from claim data as the applicant gives it (yuan → fen)."""
     return ClaimFacts(
         benefit_type=data.benefit_type,
-        total_fen=yuan_to_fen(data.total_cost),
-        basic_insurance_fen=yuan_to_fen(data.basic_insurance),
-        serious_illness_fen=yuan_to_fen(data.serious_illness_insurance),
-        other_reimbursement_fen=yuan_to_fen(data.other_reimbursement),
-        self_paid_fen=yuan_to_fen(data.self_paid),
-        requested_fen=yuan_to_fen(data.requested_amount) if data.requested_amount is not None else None,
+        **amounts_in_fen(data),  # type: ignore[arg-type]
         diagnosis_code=data.diagnosis_code,
         hospital_tier=str(data.hospital_tier) if data.hospital_tier else None,
         **context,  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from models.errors import Forbidden, NotFound
 from models.org import OrgUnit
 from models.payments import Payment
 from models.users import Role, User
+from tasks.orgs import under
 
 router = APIRouter(prefix="/api/claims", tags=["cases"])
 
@@ -45,10 +46,7 @@ def visible_claim(session: Session, user: User, *, claim_id: int | None = None, 
     key = col(Claim.id) == claim_id if claim_id is not None else col(Claim.reference) == reference
     stmt = select(Claim).where(key)
     if Role(user.role) not in SEE_ALL:
-        scope = select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id).scalar_subquery()
-        stmt = stmt.join(OrgUnit, OrgUnit.id == Claim.org_unit_id).where(  # type: ignore[arg-type]
-            col(OrgUnit.path).startswith(scope)
-        )
+        stmt = stmt.join(OrgUnit, OrgUnit.id == Claim.org_unit_id).where(under(user.org_unit_id))  # type: ignore[arg-type]
     claim = session.exec(stmt).first()
     if claim is None:
         raise NotFound(f"未找到案件 {reference or claim_id}")

@@ -28,10 +28,10 @@ from api.views import attachment
 from models.base import utcnow
 from models.claims import Claim
 from models.errors import Forbidden, NotFound, ValidationFailed
-from models.states import Actor
 from models.users import Role, User
 from mutualaid.settings import get_settings
 from mutualaid.storage.local import LocalObjectStore
+from tasks.approval import actor_of
 from tasks.claim_filing import FILER_ROLES, add_claim_documents, claim_for_filer, document_of, documents_of, file_claim
 from tasks.claim_input import check_upload_count, parse_filing, upload_of
 from tasks.documents import UploadedDocument
@@ -49,11 +49,6 @@ ClaimField = Annotated[
 DocumentFiles = Annotated[list[UploadFile] | None, File(description="材料文件（PDF、JPEG、PNG），可多个")]
 DocumentTypes = Annotated[list[str] | None, Form(description="与 documents 一一对应的材料类型，如 invoice")]
 STREAM_CHUNK = 256 * 1024
-
-
-def actor_of(user: User) -> Actor:
-    """The audit actor for a signed-in user."""
-    return Actor(user.id, user.username)
 
 
 def uploads_of(files: list[UploadFile] | None, types: list[str] | None, *, at_least: int = 0) -> list[UploadedDocument]:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi import Path as PathParam
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from api.deps import CurrentUser, LanguageDep, PolicyYearDep, ProgrammeCode, ReadSessionDep, SessionDep, require_roles
 from api.schemas_rules import (
@@ -31,6 +31,7 @@ from models.programmes import PolicyRulesVersion, PolicyYear, Programme
 from models.users import Role, User
 from tasks.approval import actor_of
 from tasks.explain import render_steps
+from tasks.orgs import under
 from tasks.programmes import change_rules, merged_rules, rules_versions, validated_rules
 from tasks.quote import Quote, quote
 
@@ -132,10 +133,7 @@ def quoted_member(session: Session, user: User, id_number: str | None) -> Member
         return None
     stmt = select(Member).where(Member.id_number == id_number.strip().upper())
     if Role(user.role) not in SEE_ALL:
-        scope = select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id).scalar_subquery()
-        stmt = stmt.join(OrgUnit, OrgUnit.id == Member.org_unit_id).where(  # type: ignore[arg-type]
-            col(OrgUnit.path).startswith(scope)
-        )
+        stmt = stmt.join(OrgUnit, OrgUnit.id == Member.org_unit_id).where(under(user.org_unit_id))  # type: ignore[arg-type]
     member = session.exec(stmt).first()
     if member is None:
         raise NotFound("未找到该会员")

@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+import botocore.auth
 import httpx
 import pytest
 from botocore.auth import S3SigV4QueryAuth
@@ -177,10 +179,12 @@ def signed_correctly(url: str, secret: str) -> bool:
     request = AWSRequest(
         method="GET", url=urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(unsigned), ""))
     )
-    request.context["timestamp"] = params["X-Amz-Date"]
-    S3SigV4QueryAuth(Credentials(access_key, secret), "s3", region, expires=int(params["X-Amz-Expires"])).add_auth(
-        request
-    )
+    signed_at = datetime.strptime(params["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    # botocore signs "now"; pin its clock to the URL's signing time, or a second boundary would fail the check
+    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=signed_at):
+        S3SigV4QueryAuth(Credentials(access_key, secret), "s3", region, expires=int(params["X-Amz-Expires"])).add_auth(
+            request
+        )
     return dict(parse_qsl(urlsplit(request.url).query))["X-Amz-Signature"] == params["X-Amz-Signature"]
 
 

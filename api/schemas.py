@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -37,6 +37,16 @@ class DecisionResult(BaseModel):
     claim_status: str | None
 
 
+class StepPublic(BaseModel):
+    """One step of a calculation: its code, its sentence, its inputs and result."""
+
+    step: str
+    text: str
+    result_fen: int | None
+    result_yuan: str | None
+    inputs: dict[str, Any]
+
+
 class ClaimStatusPublic(BaseModel):
     """Where a case stands, for administrators and reviewers: no ID number, bank card or diagnosis."""
 
@@ -58,7 +68,8 @@ class ClaimStatusPublic(BaseModel):
     notice_ends_at: datetime | None
     paid_at: datetime | None
     missing_documents: list[str]
-    explanation: list[str]
+    explanation: list[str]  # the calculation's sentences
+    calculation: list[StepPublic] = []  # the same steps with their inputs and results
 
 
 class RowErrorPublic(BaseModel):

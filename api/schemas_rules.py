@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas import StepPublic
 from models.claims import ClaimInput
 
 
@@ -58,16 +59,6 @@ class QuoteIn(BaseModel):
     programme_code: str = Field(min_length=1, max_length=32)
     claim: ClaimInput
     id_number: str | None = Field(default=None, min_length=15, max_length=18)
-
-
-class StepPublic(BaseModel):
-    """One step of a calculation."""
-
-    step: str
-    text: str
-    result_fen: int | None
-    result_yuan: str | None
-    inputs: dict[str, Any]
 
 
 class QuotePublic(BaseModel):

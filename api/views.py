@@ -6,6 +6,7 @@ Every timestamp leaves as aware UTC (SQLite hands them back naive).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import quote
 
 from sqlmodel import Session
@@ -16,6 +17,7 @@ from api.schemas import (
     ReceiptPublic,
     ReconciliationPublic,
     SourceTotal,
+    StepPublic,
     UnitReconciliationPublic,
 )
 from models.approvals import ApprovalTask, TaskKind, TaskPublic, TaskStatus
@@ -87,9 +89,24 @@ def audit_public(event: AuditEvent) -> AuditEventPublic:
     )
 
 
+def steps_public(steps: list[dict[str, Any]], language: str = "zh-CN") -> list[StepPublic]:
+    """A calculation's steps as the API shows them, their sentences in the asked language."""
+    return [
+        StepPublic(
+            step=str(s.get("step", "")),
+            text=str(s.get("text") or ""),
+            result_fen=s.get("result_fen"),
+            result_yuan=format_yuan(s["result_fen"]) if s.get("result_fen") is not None else None,
+            inputs=dict(s.get("inputs") or {}),
+        )
+        for s in render_steps(steps, language)
+    ]
+
+
 def claim_public(claim: Claim, language: str = "zh-CN") -> ClaimStatusPublic:
     """Where a case stands; deliberately without the member's ID number, bank card or diagnosis."""
     assert claim.id is not None
+    steps = steps_public(claim.explanation or [], language)
     return ClaimStatusPublic(
         id=claim.id,
         reference=claim.reference,
@@ -109,7 +126,8 @@ def claim_public(claim: Claim, language: str = "zh-CN") -> ClaimStatusPublic:
         notice_ends_at=utc(claim.notice_ends_at),
         paid_at=utc(claim.paid_at),
         missing_documents=list(claim.missing_documents or []),
-        explanation=[str(step["text"]) for step in render_steps(claim.explanation or [], language) if step.get("text")],
+        explanation=[step.text for step in steps if step.text],
+        calculation=steps,
     )
 
 

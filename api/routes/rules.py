@@ -21,8 +21,8 @@ from api.schemas_rules import (
     RulesPublic,
     RulesReplace,
     RulesVersionSummary,
-    StepPublic,
 )
+from api.views import steps_public
 from models.base import format_yuan
 from models.errors import NotFound
 from models.members import Member
@@ -30,7 +30,6 @@ from models.org import OrgUnit
 from models.programmes import PolicyRulesVersion, PolicyYear, Programme
 from models.users import Role, User
 from tasks.approval import actor_of
-from tasks.explain import render_steps
 from tasks.orgs import under
 from tasks.programmes import change_rules, merged_rules, rules_versions, validated_rules
 from tasks.quote import Quote, quote
@@ -143,16 +142,6 @@ def quoted_member(session: Session, user: User, id_number: str | None) -> Member
 def quote_public(programme_code: str, result: Quote, language: str) -> QuotePublic:
     """A quote as the API shows it, its explanation in the asked language."""
     calc = result.calculation
-    steps = [
-        StepPublic(
-            step=str(s["step"]),
-            text=str(s["text"]),
-            result_fen=s.get("result_fen"),
-            result_yuan=format_yuan(s["result_fen"]) if s.get("result_fen") is not None else None,
-            inputs=dict(s.get("inputs") or {}),
-        )
-        for s in render_steps(calc.steps, language)
-    ]
     return QuotePublic(
         programme_code=programme_code,
         year=result.policy_year.year,
@@ -170,7 +159,7 @@ def quote_public(programme_code: str, result: Quote, language: str) -> QuotePubl
         remaining_cap_yuan=format_yuan(result.remaining_cap_fen) if result.remaining_cap_fen is not None else None,
         times_used=result.times_used,
         times_per_year=result.times_per_year,
-        steps=steps,
+        steps=steps_public(calc.steps, language),
     )
 
 

@@ -35,6 +35,9 @@ def test_claim_status_by_id_and_reference(client: TestClient, world: World, make
     assert case["required_levels"] == 2 and case["current_level"] == 1
     assert case["current_level_name"] == "初审（基层工会）"
     assert case["explanation"] == ["基础补偿 = 3500.00"]
+    assert [(s["step"], s["result_fen"], s["result_yuan"]) for s in case["calculation"]] == [
+        ("base", 350000, "3,500.00")
+    ]
     assert case["missing_documents"] == []
     assert case["rejection_reason"] is None and case["decided_at"] is None
     by_reference = client.get(f"/api/claims/by-reference/{claim.reference}", headers=headers)

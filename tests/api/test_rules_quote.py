@@ -10,6 +10,8 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models.claims import Claim
+from models.rules import PolicyRules
+from tasks.benefits import ClaimFacts, calculate
 from tests.api.conftest import ClaimMaker, login, task_of
 from tests.factories import World, id_number
 
@@ -196,3 +198,22 @@ def test_bad_claim_data_is_a_422_with_a_reason(
     assert response.json()["detail"]
     if code != "request_validation":
         assert response.json()["code"] == code
+
+
+def test_a_calculated_claim_shows_reviewers_each_step_with_its_inputs(
+    client: TestClient, world: World, session: Session, make_claim: ClaimMaker
+) -> None:
+    claim = make_claim()
+    calc = calculate(ClaimFacts("hospitalisation", total_fen=1_000_000, basic_insurance_fen=600_000), PolicyRules())
+    stored = session.get(Claim, claim.id)
+    assert stored is not None
+    stored.explanation = calc.steps
+    session.commit()
+    for language, word in (("zh-CN", "合规费用"), ("en", "Eligible cost")):
+        headers = login(client, "l2_a") | {"Accept-Language": language}
+        case = client.get(f"/api/claims/{claim.id}", headers=headers).json()
+        steps = case["calculation"]
+        assert [s["step"] for s in steps] == ["eligible", "base", "cap", "routing"]
+        assert steps[0]["text"].startswith(word) and steps[0]["result_yuan"] == "4,000.00"
+        assert steps[0]["inputs"]["total_fen"] == 1_000_000
+        assert steps[1]["inputs"]["ratio"] == "0.70" and steps[1]["result_fen"] == 280_000

@@ -19,9 +19,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401 - registers every table
+import tasks.users
 from mutualaid import settings as settings_module
 from mutualaid.db import get_engine, make_engine
 from mutualaid.storage.local import LocalObjectStore
+from tests.factories import hash_once
 
 TEST_DB = os.environ.get("MUTUALAID_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("MUTUALAID_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -29,6 +31,12 @@ PG_ADMIN_URL = os.environ.get("MUTUALAID_TEST_PG_URL", "postgresql+psycopg://pos
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"mutualaid test database: {TEST_DB}"
+
+
+@pytest.fixture(autouse=True)
+def one_hash_per_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are created with a real Argon2 hash, computed once per distinct password for the whole run."""
+    monkeypatch.setattr(tasks.users, "hash_password", hash_once)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -11,12 +12,19 @@ from models.org import OrgLevel, OrgUnit
 from models.programmes import PolicyYear, Programme
 from models.rules import PolicyRules
 from models.users import Role, User, UserCreate
+from mutualaid.security import hash_password
 from tasks.idcard import make_id_number
 from tasks.orgs import create_org_unit
 from tasks.programmes import create_programme, open_policy_year
 from tasks.users import create_user
 
 PASSWORD = "correct-horse-42"
+
+
+@functools.cache
+def hash_once(password: str) -> str:
+    """One real Argon2 hash per distinct password for the whole run (each hash costs ~0.15 s)."""
+    return hash_password(password)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
-import tasks.users
 from models.enrolments import Enrolment
 from models.members import Member
 from models.org import OrgUnit
@@ -21,7 +20,7 @@ from mutualaid.cli import app
 from mutualaid.settings import Settings
 from tasks.masking import mask_id_number
 from tasks.programmes import open_policy_year
-from tests.api.conftest import _hash_once, enrol
+from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 
 runner = CliRunner()
@@ -78,7 +77,6 @@ def test_bad_rules_are_refused_with_a_reason(app_settings: Settings, tmp_path: P
 @pytest.fixture
 def world(app_settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
     """The standard test world (users' passwords hashed once for the run)."""
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     return build_world(session)
 
 

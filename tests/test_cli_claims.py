@@ -13,7 +13,6 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
-import tasks.users
 from models.audit import AuditEvent
 from models.claims import Claim, ClaimDocument
 from mutualaid.cli import app
@@ -22,7 +21,7 @@ from mutualaid.settings import Settings
 from mutualaid.storage.base import sha256_hex
 from mutualaid.storage.local import LocalObjectStore
 from tasks.documents import object_key_for
-from tests.api.conftest import _hash_once, enrol
+from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 
 runner = CliRunner()
@@ -35,7 +34,6 @@ def invoke(*args: str) -> Result:
 @pytest.fixture
 def world(app_settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
     """The standard world with members 1 and 2 covered at G11."""
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     built = build_world(session)
     enrol(session, built, range(1, 3), unit=0, paid_on=date(2026, 1, 5))
     return built

@@ -10,12 +10,11 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-import tasks.users
 from models.programmes import PolicyYear
 from mutualaid.cli import app
 from mutualaid.cli_rules import parse_settings
 from mutualaid.settings import Settings
-from tests.api.conftest import _hash_once, enrol
+from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 
 runner = CliRunner()
@@ -24,7 +23,6 @@ CONFIG = Path(__file__).resolve().parents[1] / "config" / "rules"
 
 @pytest.fixture
 def world(app_settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     return build_world(session)
 
 

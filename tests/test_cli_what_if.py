@@ -12,14 +12,13 @@ import typer
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-import tasks.users
 from models.funds import FundSource
 from mutualaid.cli import app
 from mutualaid.cli_what_if import parse_value, read_changes
 from mutualaid.settings import Settings
 from tasks.funds import record_receipt
 from tasks.what_if import simulate
-from tests.api.conftest import ClaimMaker, _hash_once, insert_claim
+from tests.api.conftest import ClaimMaker, insert_claim
 from tests.factories import World, build_world
 
 runner = CliRunner()
@@ -28,7 +27,6 @@ SETS = ["--set", "benefits.hospitalisation.ratio=0.75", "--set", "annual_cap_fen
 
 @pytest.fixture
 def world(app_settings: Settings, session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     return build_world(session)
 
 

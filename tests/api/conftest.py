@@ -6,7 +6,6 @@ Claims are inserted with the ORM (member, enrolment, claim in 'submitted') and t
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -16,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-import tasks.users
 from api.main import create_app
 from models.approvals import ApprovalTask
 from models.claims import BenefitType, Claim, ClaimStatus, HospitalTier
@@ -24,7 +22,6 @@ from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.members import EmploymentStatus, Member, Sex
 from models.programmes import PolicyYear
 from models.states import SYSTEM
-from mutualaid.security import hash_password
 from mutualaid.settings import Settings
 from tasks.approval import start_review
 from tasks.eligibility import check_enrolments, pending_enrolment_ids
@@ -44,16 +41,9 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
-@functools.cache
-def _hash_once(password: str) -> str:
-    """One real Argon2 hash per distinct password for the whole run (each hash costs ~0.15 s)."""
-    return hash_password(password)
-
-
 @pytest.fixture
-def world(session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
+def world(session: Session) -> World:
     """The standard org tree, programme year and users (committed)."""
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     return build_world(session)
 
 

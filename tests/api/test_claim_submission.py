@@ -27,8 +27,8 @@ from mutualaid.demo_data import pdf_bytes, png_bytes
 from mutualaid.storage.base import ObjectStore
 from mutualaid.storage.s3 import S3ObjectStore
 from tasks.documents import read_limited
-from tests.api.conftest import ClaimMaker, _hash_once, enrol, fresh, login, task_of
-from tests.factories import PASSWORD, World, id_number
+from tests.api.conftest import ClaimMaker, enrol, fresh, login, task_of
+from tests.factories import PASSWORD, World, hash_once, id_number
 
 PAID_ON = date(2026, 1, 5)  # first-time enrolment: covered from 2026-04-05
 HOSPITAL_DOCS = ("id_card", "invoice", "expense_list", "discharge_summary", "settlement_statement", "bank_card")
@@ -105,7 +105,7 @@ def leftovers(session: Session, store: ObjectStore) -> tuple[int, int, list[str]
 def member_user(session: Session, member_id: int, username: str) -> User:
     """A signed-in member linked to their member record (committed)."""
     user = User(
-        username=username, full_name=username, password_hash=_hash_once(PASSWORD), role=Role.MEMBER,
+        username=username, full_name=username, password_hash=hash_once(PASSWORD), role=Role.MEMBER,
         member_id=member_id,
     )  # fmt: skip
     session.add(user)

@@ -9,18 +9,16 @@ from uuid import UUID
 import pytest
 from sqlmodel import Session, col, select
 
-import tasks.users
 from flows.funds import OtherReceipt, UnitPayment, fund_collection_flow
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.funds import FundAccount, FundReceipt, FundSource
-from tests.api.conftest import _hash_once, enrol
+from tests.api.conftest import enrol
 from tests.factories import World, build_world
 from tests.flows.artifacts import table
 
 
 @pytest.fixture
 def world(session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     return build_world(session)
 
 

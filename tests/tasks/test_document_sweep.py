@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-import tasks.users
 from models.claims import Claim, ClaimDocument
 from models.claims_enums import DocumentType
 from models.states import Actor
@@ -27,7 +26,7 @@ from tasks.claim_filing import file_claim, referenced_by_committed_rows
 from tasks.claim_input import ClaimFiling
 from tasks.document_sweep import sweep_unreferenced_documents
 from tasks.documents import UploadedDocument, object_key_for, stored_documents
-from tests.api.conftest import _hash_once, enrol
+from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 from tests.storage.conftest import make_s3_store
 
@@ -46,7 +45,6 @@ def store(request: pytest.FixtureRequest, app_settings: Settings) -> ObjectStore
 
 @pytest.fixture
 def world(session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)
     built = build_world(session)
     enrol(session, built, range(1, 3), unit=0, paid_on=date(2026, 1, 5))
     return built

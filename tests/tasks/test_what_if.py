@@ -25,7 +25,6 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-import tasks.users
 from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskStatus
 from models.claims import BenefitType, Claim, ClaimInput, ClaimStatus
 from models.claims_enums import DocumentType
@@ -40,7 +39,6 @@ from tasks.approval import decide, take_task
 from tasks.funds import record_receipt
 from tasks.programmes import change_rules, merged_rules
 from tasks.what_if import claim_ratio, simulate
-from tests.api.conftest import _hash_once
 from tests.factories import World, build_world
 from tests.tasks.test_claims import HOSPITAL_DOCS, documents, enrol_members, file_claim, hospital_claim
 
@@ -111,7 +109,6 @@ class Year:
 
 @pytest.fixture
 def world(session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
-    monkeypatch.setattr(tasks.users, "hash_password", _hash_once)  # one Argon2 hash per run, not per user
     return build_world(session)
 
 

@@ -2,12 +2,19 @@
 
 The session belongs to the request: a route that writes calls `session.commit()` itself before it
 returns; whatever was not committed is rolled back as soon as the route function is done, success or error.
+
+On SQLite a writing request holds the database's one write lock from its first statement to its end, across
+the several worker threads FastAPI runs its dependencies, route and clean-up in. Writers therefore queue on
+the event loop (`sqlite_writer`) before they take a thread: queued in threads instead, fifty writers at once
+filled every thread while the lock holder waited for one to finish in, and all of them timed out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated, Literal
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -16,7 +23,7 @@ from sqlmodel import Session
 from models.errors import Forbidden
 from models.programmes import PolicyYear
 from models.users import Role, User
-from mutualaid.db import get_engine, reading
+from mutualaid.db import get_engine, is_sqlite, reading
 from mutualaid.security import read_token
 from mutualaid.storage import ObjectStore, get_store
 from tasks.programmes import get_policy_year
@@ -26,12 +33,33 @@ MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; a larger one ca
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+READ_METHODS = ("GET", "HEAD")
+
+
+async def sqlite_writer(request: Request) -> AsyncIterator[None]:
+    """On SQLite, let one writing request of this process at a time into the worker threads."""
+    if request.method in READ_METHODS or not is_sqlite(get_engine()):
+        yield
+        return
+    locks = _WRITERS.setdefault(request.app, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()  # a lock belongs to one event loop; a test client may bring another
+    async with locks.setdefault(loop, asyncio.Lock()):
+        yield
+
+
+_WRITERS: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_session(
+    request: Request, _writer: Annotated[None, Depends(sqlite_writer, scope="function")]
+) -> Iterator[Session]:
     """A session for one request; rolled back and closed when the route returns (commits are explicit).
 
     GET and HEAD requests only read, so their transactions never hold the write lock (SQLite).
     """
-    engine = reading(get_engine()) if request.method in ("GET", "HEAD") else get_engine()
+    engine = reading(get_engine()) if request.method in READ_METHODS else get_engine()
     session = Session(engine, expire_on_commit=False)
     try:
         yield session

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
-from models.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from models.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
 from mutualaid.storage import ObjectStoreUnavailable
 
 # Most specific first: InvalidTransition is a Conflict, RosterFileError a ValidationFailed.
@@ -22,6 +22,7 @@ DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, status.HTTP_404_NOT_FOUND),
     (Forbidden, status.HTTP_403_FORBIDDEN),
     (Conflict, status.HTTP_409_CONFLICT),
+    (RateLimited, status.HTTP_429_TOO_MANY_REQUESTS),
     (ValidationFailed, status.HTTP_422_UNPROCESSABLE_CONTENT),
 )
 
@@ -41,7 +42,8 @@ def status_of(exc: DomainError) -> int:
 
 def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse(error_body(exc.message, exc.code), status_code=status_of(exc))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return JSONResponse(error_body(exc.message, exc.code), status_code=status_of(exc), headers=headers)
 
 
 def _store_unavailable(_request: Request, _exc: Exception) -> JSONResponse:

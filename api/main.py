@@ -12,7 +12,10 @@ from api.routes import (
     disclosures,
     funds,
     health,
+    letters,
     my_claims,
+    notices,
+    notifications,
     rosters,
     rules,
     tasks,
@@ -30,14 +33,17 @@ def create_app() -> FastAPI:
         title=TITLE,
         version="0.1.0",
         description=(
-            "Union medical mutual-aid programme: reviewers' queue, case tracking, rosters, renewal, "
-            "fund collection, disclosures."
+            "Union medical mutual-aid programme: reviewers' queue, public notice and objections, case tracking, "
+            "rosters, renewal, fund collection, disclosures."
         ),
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
-    routers = (health, auth, users, tasks, claims, cases, my_claims, rosters, units, funds, rules, what_if, disclosures)
+    routers = (
+        health, auth, users, tasks, notifications, claims, letters, cases, my_claims, rosters, units, funds, rules,
+        what_if, notices, disclosures,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     return app

@@ -22,14 +22,15 @@ from api.schemas import (
 )
 from models.approvals import ApprovalTask, TaskKind, TaskPublic, TaskStatus
 from models.audit import AuditEvent, AuditEventPublic
-from models.base import as_utc, format_yuan
+from models.base import as_utc, format_yuan, utcnow
 from models.claims import Claim
 from models.funds import FundReceipt, FundSource
 from models.publications import Publication, PublicationPublic, PublishedFile, PublishedFilePublic
-from tasks.approval import TaskRow, level_name
+from tasks.approval import level_name
 from tasks.explain import render_steps
 from tasks.funds import FundFigures, UnitReconciliation
 from tasks.labels import label
+from tasks.queue import TaskRow, with_claims
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -42,10 +43,11 @@ def yuan(fen: int | None) -> str | None:
     return format_yuan(fen) if fen is not None else None
 
 
-def task_public(row: TaskRow) -> TaskPublic:
+def task_public(row: TaskRow, now: datetime | None = None) -> TaskPublic:
     """A queue row (task plus what it shows of its claim) as the API shows it."""
     task = row.task
     assert task.id is not None
+    due = utc(task.due_at)
     return TaskPublic(
         id=task.id,
         kind=TaskKind(task.kind),
@@ -59,19 +61,24 @@ def task_public(row: TaskRow) -> TaskPublic:
         status=TaskStatus(task.status),
         version=task.version,
         assignee_id=task.assignee_id,
-        due_at=utc(task.due_at),
+        due_at=due,
         created_at=as_utc(task.created_at),
         benefit_type=str(row.benefit_type) if row.benefit_type is not None else None,
         payout_yuan=yuan(row.payout_fen),
+        objection_id=task.objection_id,
+        escalate_at=utc(task.escalate_at),
+        overdue=bool(
+            due is not None and task.status in (TaskStatus.OPEN, TaskStatus.TAKEN) and due < (now or utcnow())
+        ),
+        reminded_at=utc(task.reminded_at),
+        escalated_at=utc(task.escalated_at),
+        escalated_to_id=task.escalated_to_id,
     )
 
 
 def task_row(session: Session, task: ApprovalTask) -> TaskRow:
     """A single task with its claim's reference, benefit type and payout."""
-    claim = session.get(Claim, task.claim_id) if task.claim_id is not None else None
-    if claim is None:
-        return TaskRow(task, None, None, None)
-    return TaskRow(task, claim.reference, str(claim.benefit_type), claim.payout_fen)
+    return with_claims(session, [task])[0]
 
 
 def audit_public(event: AuditEvent) -> AuditEventPublic:

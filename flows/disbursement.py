@@ -15,7 +15,8 @@ from models.payments import BatchStatus, PaymentBatch
 from models.states import Actor
 from mutualaid.db import session_scope
 from mutualaid.storage import get_store
-from tasks.disbursement import create_batch, release_notices
+from tasks.disbursement import create_batch
+from tasks.notice import release_notices
 from tasks.settlement import import_bank_results
 
 FLOW_ACTOR = Actor(None, "flow:disbursement")

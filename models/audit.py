@@ -55,6 +55,8 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = json_field(default_factory=dict)
     created_at: datetime = timestamp_field()
     dispatched_at: datetime | None = timestamp_field(default_now=False, index=True)
+    attempts: int = 0  # failed dispatch attempts; the message stays pending and is tried again
+    last_error: str | None = Field(default=None, max_length=500)
 
 
 APPEND_ONLY_SQLITE = [

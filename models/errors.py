@@ -39,6 +39,16 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class RateLimited(DomainError):
+    """Too many requests from one sender; `retry_after` seconds until they may try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(DomainError):
     """The input breaks a business rule."""
 

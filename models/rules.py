@@ -139,6 +139,9 @@ class RoutingRule(BaseModel):
     base_levels: int = Field(default=2, ge=1, le=3)
     top_level: int = Field(default=3, ge=1, le=3)
     due_working_days: dict[int, int] = Field(default_factory=lambda: {1: 3, 2: 5, 3: 5})
+    # An overdue task is reminded when it falls due, and escalated to the level's supervisor this many
+    # working days later.
+    escalate_after_working_days: int = Field(default=2, ge=0, le=30)
 
     @model_validator(mode="after")
     def _levels_consistent(self) -> RoutingRule:
@@ -162,10 +165,12 @@ class PolicyRules(BaseModel):
     # The org units (by code) whose subtrees form the programme's region; empty: the owner's subtree.
     region_org_codes: tuple[str, ...] = ()
     notice_days: int = Field(default=7, ge=0)
+    letter_days: int = Field(default=7, ge=1)  # the applicant is told of a decision within this many days
     renewal_reminder_month_day: tuple[int, int] = (11, 1)
     benefits: dict[str, BenefitRule] = Field(default_factory=mutual_aid_benefits, min_length=1)
     routing: RoutingRule = RoutingRule()
     holidays: tuple[date, ...] = ()  # public holidays that are not working days
+    extra_workdays: tuple[date, ...] = ()  # weekend days worked instead of a holiday (调休上班)
     hotline: str = "12351"
     report_email: str = "jubao@example-union.org.cn"
 
@@ -178,6 +183,8 @@ class PolicyRules(BaseModel):
     def _consistent(self) -> PolicyRules:
         if self.age_min > self.age_max:
             raise ValueError("age_min must not exceed age_max")
+        if both := set(self.holidays) & set(self.extra_workdays):
+            raise ValueError(f"a day cannot be both a holiday and a working day: {min(both)}")
         for key in self.benefits:
             if not BENEFIT_KEY.match(key):
                 raise ValueError(f"benefit key {key!r}: lower-case letters, digits and _, at most 24 characters")

@@ -38,6 +38,8 @@ from models.base import utcnow
 from models.claims import ClaimStatus as C
 from models.enrolments import EnrolmentStatus as E
 from models.errors import Conflict, InvalidTransition
+from models.notices import NoticeStatus as N
+from models.notices import ObjectionStatus as O
 from models.payments import BatchStatus as B
 from models.payments import PaymentStatus as P
 
@@ -90,6 +92,17 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         P.FAILED: frozenset(),
     },
     "policy_year": {"open": frozenset({"closed"}), "closed": frozenset()},
+    "claim_notice": {
+        N.POSTED: frozenset({N.PASSED, N.WITHDRAWN}),
+        N.PASSED: frozenset(),
+        N.WITHDRAWN: frozenset(),
+    },
+    "objection": {
+        O.OPEN: frozenset({O.UPHELD, O.DISMISSED, O.CLOSED}),
+        O.UPHELD: frozenset(),
+        O.DISMISSED: frozenset(),
+        O.CLOSED: frozenset(),
+    },
 }
 
 

@@ -45,6 +45,8 @@ class User(SQLModel, table=True):
     member_id: int | None = Field(default=None, foreign_key="member.id")
     is_active: bool = True
     created_at: datetime = timestamp_field()
+    # Supervises the reviewers of their level in their org subtree: overdue tasks are escalated to them.
+    is_supervisor: bool = False
 
     @property
     def review_level(self) -> int | None:
@@ -62,6 +64,7 @@ class UserCreate(BaseModel):
     org_unit_code: str | None = None
     # A member's own account is linked to their member record by ID number (required for the member role).
     member_id_number: str | None = PField(default=None, min_length=15, max_length=18, repr=False)
+    is_supervisor: bool = False
 
 
 class UserPublic(BaseModel):
@@ -74,3 +77,4 @@ class UserPublic(BaseModel):
     org_unit_id: int | None
     review_level: int | None
     is_active: bool
+    is_supervisor: bool = False

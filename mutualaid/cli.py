@@ -45,7 +45,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
 
 @app.command()
 def schedule(programme: str, year: int) -> None:
-    """Serve the scheduled flows (monthly disclosure, renewal reminders, document sweep) on the Prefect server."""
+    """Serve the scheduled flows (dispatcher, deadline sweep, monthly disclosure, renewal reminders, document sweep)."""
     from mutualaid.cli_flows import schedule_command
 
     schedule_command(programme, year)

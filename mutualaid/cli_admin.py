@@ -124,6 +124,7 @@ def create_user_command(
     role: str,
     full_name: Annotated[str, typer.Option(help="the person's name")] = "",
     org: Annotated[str | None, typer.Option(help="org unit code")] = None,
+    supervisor: Annotated[bool, typer.Option(help="supervises the reviewers of their level (escalations)")] = False,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
 ) -> None:
     """Create a user (roles: admin, unit_officer, county_reviewer, city_approver, finance, auditor, member)."""
@@ -138,7 +139,7 @@ def create_user_command(
             session=session,
             data=UserCreate(
                 username=username, full_name=full_name or username, password=password, role=Role(role),
-                org_unit_code=org, member_id_number=id_number,
+                org_unit_code=org, member_id_number=id_number, is_supervisor=supervisor,
             ),
         )  # fmt: skip
         typer.echo(f"created user {user.username} (id {user.id}, role {user.role})")

@@ -90,14 +90,33 @@ def document_sweep(
     _show(document_sweep_flow(grace_minutes, dry_run))
 
 
+@run.command("deadline-sweep")
+def deadline_sweep() -> None:
+    """Remind reviewers of overdue approval tasks and escalate those past their escalation moment."""
+    from flows.approval import deadline_sweep_flow
+
+    _show(deadline_sweep_flow())
+
+
+@run.command()
+def dispatch() -> None:
+    """Dispatch the pending outbox events: the decision letters to applicants."""
+    from flows.dispatch import outbox_dispatch_flow
+
+    _show(outbox_dispatch_flow())
+
+
 def schedule_command(programme: str, year: int) -> None:
-    """Serve the scheduled flows: monthly disclosure (1st of the month), renewal reminders (Nov 1), and the
-    nightly sweep of unreferenced claim documents."""
+    """Serve the scheduled flows: monthly disclosure (1st of the month), renewal reminders (Nov 1), the
+    nightly sweep of unreferenced claim documents, the deadline sweep of approval tasks (every 30 minutes),
+    and the outbox dispatcher (every minute, and on request right after a decision)."""
     from prefect import serve
     from prefect.deployments.runner import RunnerDeployment
-    from prefect.schedules import Cron
+    from prefect.schedules import Cron, Interval
 
+    from flows.approval import deadline_sweep_flow
     from flows.disclosure import monthly_disclosure_flow
+    from flows.dispatch import outbox_dispatch_flow
     from flows.housekeeping import document_sweep_flow
     from flows.publicity import renewal_reminders_flow
 
@@ -119,4 +138,12 @@ def schedule_command(programme: str, year: int) -> None:
         RunnerDeployment,
         document_sweep_flow.to_deployment(name="document-sweep", schedules=[Cron("30 2 * * *", timezone=SHANGHAI)]),
     )
-    serve(monthly, renewals, sweep)
+    outbox = cast(
+        RunnerDeployment,
+        outbox_dispatch_flow.to_deployment(name="outbox-dispatch", schedules=[Interval(60)]),
+    )
+    deadlines = cast(
+        RunnerDeployment,
+        deadline_sweep_flow.to_deployment(name="deadline-sweep", schedules=[Cron("*/30 * * * *", timezone=SHANGHAI)]),
+    )
+    serve(monthly, renewals, sweep, outbox, deadlines)

@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     # Bulk work moves in chunks of this many rows per task run.
     chunk_size: int = 5000
 
+    # Public notice: objections anyone may send, at most this many per sender address and hour.
+    objection_limit_per_hour: int = 5
+
+    # The outbox dispatcher's deployment ("flow/deployment"), started after a decision when a Prefect API is
+    # configured (PREFECT_API_URL); its schedule picks up whatever a start missed.
+    dispatch_deployment: str = "outbox-dispatch/outbox-dispatch"
+
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
         if not self.database_url:

@@ -19,10 +19,12 @@ from typing import Any, cast
 
 from sqlalchemy import JSON, Integer, String, bindparam, column, func, insert, update
 from sqlalchemy import cast as sql_cast
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from models.approvals import ApprovalTask, TaskKind, TaskStatus
+from models.approvals import ApprovalTask
+from models.audit import OutboxMessage
 from models.base import utcnow
 from models.claims import Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentStatus
@@ -30,17 +32,17 @@ from models.errors import ValidationFailed
 from models.org import OrgUnit
 from models.programmes import PolicyYear
 from models.states import SYSTEM, Actor, change_status_bulk, id_in
-from tasks.approval import level_org_id
 from tasks.benefits import calculate
 from tasks.claims import facts_of
 from tasks.coverage import COVERING_STATUSES, covers, in_time, local_date
 from tasks.invoices import duplicate_invoice_reason, held_invoices
 from tasks.limits import usage_of
-from tasks.workdays import due_at
+from tasks.routing import OrgCache, level_org, task_row
 
 CLAIM = Claim.__table__  # type: ignore[attr-defined]
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
 TASK = ApprovalTask.__table__  # type: ignore[attr-defined]
+OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 # What a calculation reads of a claim (tasks.claims.facts_of and the checks); never the diagnosis text.
 FACT_COLUMNS = (
     "id", "member_id", "enrolment_id", "policy_year_id", "benefit_type", "admission_date", "discharge_date",
@@ -217,17 +219,30 @@ def _refuse(*, session: Session, refused: dict[int, str], actor: Actor) -> None:
         columns=("rejection_reason",),
         rows=[{"claim_id": claim_id, "rejection_reason": reason} for claim_id, reason in refused.items()],
     )
-    change_status_bulk(
+    now = utcnow()
+    moved = change_status_bulk(
         session, Claim, sorted(refused), ClaimStatus.REJECTED, actor=actor, reasons=refused,
-        values={"decided_at": utcnow()},
+        values={"decided_at": now},
     )  # fmt: skip
+    # The applicant is told in writing (the letter is written from this event).
+    if moved:
+        session.execute(
+            insert(OUTBOX),
+            [
+                {"topic": "ClaimRejected", "created_at": now, "attempts": 0,
+                 "payload": {"claim_id": claim_id, "reason": refused[claim_id], "decided_at": now.isoformat()}}
+                for claim_id in moved
+            ],
+        )  # fmt: skip
 
 
 def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTEM) -> int:
     """Open the first-level review task of each calculated claim and move the chunk to review."""
     session.flush()
     claims = session.execute(
-        select(CLAIM.c.id, CLAIM.c.policy_year_id, CLAIM.c.org_unit_id, CLAIM.c.review_round).where(
+        sa_select(
+            CLAIM.c.id, CLAIM.c.policy_year_id, CLAIM.c.org_unit_id, CLAIM.c.review_round, CLAIM.c.benefit_type
+        ).where(
             id_in(session, CLAIM.c.id, claim_ids),
             CLAIM.c.status == ClaimStatus.SUBMITTED,
             CLAIM.c.required_levels.is_not(None),
@@ -236,13 +251,13 @@ def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTE
     if not claims:
         return 0
     now = utcnow()
-    due = {
-        py.id: due_at(now, (rules := py.policy()).routing.due_working_days.get(1, 3), holidays=rules.holidays)
+    rules = {
+        py.id: py.policy()
         for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
     }
-    cache: dict[tuple[int, int], int] = {}
+    cache: OrgCache = {}
     owner = {
-        unit.id: level_org_id(session=session, unit=unit, level=1, cache=cache)
+        unit.id: level_org(session=session, unit=unit, level=1, cache=cache)
         for unit in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_({c.org_unit_id for c in claims})))
     }
     moved = set(
@@ -251,21 +266,13 @@ def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTE
         )
     )
     tasks = [
-        {
-            "kind": TaskKind.CLAIM_REVIEW.value,
-            "claim_id": c.id,
-            "enrolment_id": None,
-            "level": 1,
-            "round": c.review_round,
-            "org_unit_id": owner[c.org_unit_id],
-            "status": TaskStatus.OPEN.value,
-            "version": 1,
-            "due_at": due[c.policy_year_id],
-            "created_at": now,
-        }
+        task_row(
+            claim_id=c.id, benefit_type=c.benefit_type, level=1, review_round=c.review_round, org=owner[c.org_unit_id],
+            rules=rules[c.policy_year_id], now=now,
+        )
         for c in claims
         if c.id in moved
-    ]
+    ]  # fmt: skip
     if tasks:
         session.execute(insert(TASK), tasks)
     return len(moved)

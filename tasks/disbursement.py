@@ -1,4 +1,4 @@
-"""Disbursement (DOMAIN 2.8): notices that passed become payable; payable claims go into a batch.
+"""Disbursement (DOMAIN 2.8): payable claims (their public notice passed, tasks.notice) go into a batch.
 
 Money safety: the batch, its payments, the claims' move to in_payment and the fund debit are one
 transaction; a partial unique index allows one live (pending or paid) payment per claim, so a claim is
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
@@ -32,19 +31,6 @@ class BatchResult:
 
     batch: PaymentBatch | None
     skipped_no_bank: int = 0
-
-
-def release_notices(*, session: Session, as_of: datetime, actor: Actor, limit: int = 5000) -> int:
-    """Claims whose notice period ended by as_of with no upheld objection become payable."""
-    ids = list(
-        session.exec(
-            select(Claim.id)
-            .where(Claim.status == ClaimStatus.IN_NOTICE, col(Claim.notice_ends_at) <= as_of)
-            .order_by(col(Claim.id))
-            .limit(limit)
-        ).all()
-    )
-    return len(change_status_bulk(session, Claim, [i for i in ids if i], ClaimStatus.PAYABLE, actor=actor))
 
 
 def create_batch(

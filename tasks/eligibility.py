@@ -282,21 +282,27 @@ def check_enrolments(
 
 
 def open_review_tasks(*, session: Session, enrolment_ids: list[int]) -> None:
-    """One open first-level eligibility review task per enrolment, at the unit it was made at."""
-    columns = ("kind", "enrolment_id", "level", "round", "org_unit_id", "status", "version", "created_at")
+    """One open eligibility review task per enrolment, at the unit it was made at, for the reviewers of that
+    unit's level (a county union's enrolments are reviewed by its county reviewers)."""
+    columns = ("kind", "enrolment_id", "level", "round", "org_unit_id", "org_path", "status", "version", "created_at")
+    level_of_unit = case(
+        (ORG_UNIT.c.level == str(OrgLevel.CITY), 3), (ORG_UNIT.c.level == str(OrgLevel.COUNTY), 2), else_=1
+    )
     session.execute(
         insert(TASK).from_select(
             columns,
             select(
                 cast(literal(str(TaskKind.ELIGIBILITY_REVIEW)), TASK.c.kind.type),
                 ENROLMENT.c.id,
-                literal(1, Integer),
+                level_of_unit,
                 literal(1, Integer),
                 ENROLMENT.c.org_unit_id,
+                ORG_UNIT.c.path,
                 cast(literal(str(TaskStatus.OPEN)), TASK.c.status.type),
                 literal(1, Integer),
                 literal(utcnow(), TASK.c.created_at.type),
             )
+            .join_from(ENROLMENT, ORG_UNIT, ORG_UNIT.c.id == ENROLMENT.c.org_unit_id)
             .where(id_in(session, ENROLMENT.c.id, enrolment_ids))
             .order_by(ENROLMENT.c.id),
         )

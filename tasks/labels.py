@@ -63,6 +63,35 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "2": ("审核（县区总工会）", "Level 2 review (county union)"),
         "3": ("审批（市总工会）", "Level 3 approval (city union)"),
     },
+    "task_kind": {
+        "claim_review": ("补偿审批", "Claim review"),
+        "objection_review": ("公示异议处理", "Objection review"),
+        "eligibility_review": ("参保资格审核", "Eligibility review"),
+    },
+    "outcome": {
+        "approve": ("同意", "Approve"),
+        "reject": ("不同意", "Reject"),
+        "return": ("退回补充材料", "Return for more materials"),
+        "uphold_reject": ("异议成立，不予补偿", "Objection upheld: claim rejected"),
+        "uphold_review": ("异议成立，重新审核", "Objection upheld: claim reviewed again"),
+        "dismiss": ("异议不成立", "Objection dismissed"),
+    },
+    "objection_status": {
+        "open": ("待处理", "Open"),
+        "upheld": ("异议成立", "Upheld"),
+        "dismissed": ("异议不成立", "Dismissed"),
+        "closed": ("已结案（公示已撤回）", "Closed (notice withdrawn)"),
+    },
+    "letter_kind": {
+        "approval": ("补偿决定通知书", "Decision letter: claim approved"),
+        "rejection": ("不予补偿决定通知书", "Decision letter: claim rejected"),
+        "materials_request": ("补充材料通知书", "Request for more materials"),
+    },
+    "notice_status": {
+        "posted": ("公示中", "Posted"),
+        "passed": ("公示期满", "Passed"),
+        "withdrawn": ("已撤回", "Withdrawn"),
+    },
 }
 
 

@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from models.errors import Conflict, ValidationFailed
 from models.members import Member
 from models.org import OrgUnit
-from models.users import Role, User, UserCreate, UserPublic
+from models.users import REVIEW_LEVEL_OF_ROLE, Role, User, UserCreate, UserPublic
 from mutualaid.security import hash_password, verify_password
 from tasks.orgs import get_by_code
 
@@ -19,6 +19,8 @@ def create_user(*, session: Session, data: UserCreate) -> User:
     org: OrgUnit | None = get_by_code(session=session, code=data.org_unit_code) if data.org_unit_code else None
     if data.role not in (Role.ADMIN, Role.AUDITOR, Role.MEMBER, Role.FINANCE) and org is None:
         raise ValidationFailed("该角色必须指定所属单位")
+    if data.is_supervisor and data.role not in REVIEW_LEVEL_OF_ROLE:
+        raise ValidationFailed("只有审批人员可以担任督办主管", code="supervisor_not_reviewer")
     member: Member | None = None
     if data.role == Role.MEMBER:
         if not data.member_id_number:
@@ -35,6 +37,7 @@ def create_user(*, session: Session, data: UserCreate) -> User:
         role=data.role,
         org_unit_id=org.id if org else None,
         member_id=member.id if member else None,
+        is_supervisor=data.is_supervisor,
     )
     session.add(user)
     session.flush()
@@ -60,4 +63,5 @@ def to_public(user: User) -> UserPublic:
         org_unit_id=user.org_unit_id,
         review_level=user.review_level,
         is_active=user.is_active,
+        is_supervisor=user.is_supervisor,
     )

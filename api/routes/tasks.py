@@ -1,38 +1,67 @@
-"""The reviewer's queue: list, look at, take, release and decide approval tasks, and read a task's history.
+"""The reviewer's queue: search, look at, take, release and decide approval tasks, and read a task's history.
 
 Only users with a review level get here (403 otherwise); a task outside the reviewer's level or org
-subtree is a 404, never data. A decision that loses a race to another reviewer is a 409.
+subtree is a 404, never data. A decision that loses a race to another reviewer is a 409. A search answers
+one page, soonest due first, with the number of matching tasks in the X-Total-Count header.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Response
+from mutualaid.dispatch import request_dispatch
 
 from api.deps import EntityId, Reviewer, SessionDep
 from api.schemas import DecisionResult
 from api.views import audit_public, task_public, task_row
-from models.approvals import ApprovalTask, DecisionIn, TaskPublic, TaskStatus
+from models.approvals import ApprovalTask, DecisionIn, TaskKind, TaskPublic, TaskStatus
 from models.audit import AuditEventPublic
+from models.base import utcnow
 from models.claims import Claim
-from tasks.approval import decide, get_visible_task, list_tasks, release_task, take_task, task_history
+from models.notices import ObjectionForReviewer
+from tasks.approval import decide, release_task, take_task
+from tasks.notice import objection_for_reviewer
+from tasks.queue import OPEN_STATUSES, TaskSearch, get_visible_task, search_tasks, task_history
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
+Assigned = Literal["me", "others", "nobody"]
+
 
 @router.get("", response_model=list[TaskPublic])
-def queue(
+def search(
+    response: Response,
     session: SessionDep,
     user: Reviewer,
-    status: TaskStatus | None = None,
-    mine: bool = False,
+    status: Annotated[list[TaskStatus] | None, Query(description="default: open and taken")] = None,
+    kind: TaskKind | None = None,
+    org_unit_id: Annotated[
+        int | None, Query(ge=1, le=2_147_483_647, description="claims of this unit's subtree")
+    ] = None,
+    benefit_type: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z][a-z0-9_]*$")] = None,
+    due_before: datetime | None = None,
+    overdue: bool | None = None,
+    escalated: bool | None = None,
+    assigned: Assigned | None = None,
+    mine: Annotated[bool, Query(description="same as assigned=me")] = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[TaskPublic]:
-    """Open and taken tasks of my level in my subtree (or one status, or only mine), soonest due first."""
-    rows = list_tasks(session=session, user=user, status=status, mine=mine, limit=limit, offset=offset)
-    return [task_public(row) for row in rows]
+    """Tasks of my level in my subtree that match the filters, soonest due first; the total in X-Total-Count."""
+    now = utcnow()
+    page = search_tasks(
+        session=session,
+        user=user,
+        search=TaskSearch(
+            statuses=tuple(status) if status else OPEN_STATUSES, kind=kind, org_unit_id=org_unit_id,
+            benefit_type=benefit_type, due_before=due_before, overdue=overdue, escalated=escalated,
+            assigned="me" if mine else assigned, limit=limit, offset=offset, as_of=now,
+        ),
+    )  # fmt: skip
+    response.headers["X-Total-Count"] = str(page.total)
+    return [task_public(row, now) for row in page.rows]
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
@@ -40,6 +69,13 @@ def get_task(session: SessionDep, user: Reviewer, task_id: EntityId) -> TaskPubl
     """One task I may see."""
     task = get_visible_task(session=session, user=user, task_id=task_id)
     return task_public(task_row(session, task))
+
+
+@router.get("/{task_id}/objection", response_model=ObjectionForReviewer)
+def get_objection(session: SessionDep, user: Reviewer, task_id: EntityId) -> ObjectionForReviewer:
+    """The objection an objection task asks me to decide (with the sender's contact, if they gave one)."""
+    task = get_visible_task(session=session, user=user, task_id=task_id)
+    return objection_for_reviewer(session=session, task=task)
 
 
 @router.post("/{task_id}/take", response_model=TaskPublic)
@@ -53,7 +89,7 @@ def take(session: SessionDep, user: Reviewer, task_id: EntityId) -> TaskPublic:
 
 @router.post("/{task_id}/release", response_model=TaskPublic)
 def release(session: SessionDep, user: Reviewer, task_id: EntityId) -> TaskPublic:
-    """Put a task I hold back in the queue."""
+    """Put a task I hold back in the queue (a supervisor may also take it back from its holder)."""
     task = release_task(session=session, user=user, task_id=task_id)
     result = task_public(task_row(session, task))
     session.commit()
@@ -61,14 +97,18 @@ def release(session: SessionDep, user: Reviewer, task_id: EntityId) -> TaskPubli
 
 
 @router.post("/{task_id}/decision", response_model=DecisionResult)
-def decision(session: SessionDep, user: Reviewer, task_id: EntityId, body: DecisionIn) -> DecisionResult:
-    """Approve, reject or return (the last two need a reason); 409 if the task changed since `version`."""
+def decision(
+    session: SessionDep, user: Reviewer, task_id: EntityId, body: DecisionIn, background: BackgroundTasks
+) -> DecisionResult:
+    """Decide: approve, reject or return a review; uphold or dismiss an objection (all but approve need a
+    reason); 409 if the task changed since `version`. The steps that follow start once it is committed."""
     record = decide(session=session, user=user, task_id=task_id, decision=body)
     task = session.get(ApprovalTask, record.task_id)
     assert task is not None
     claim = session.get(Claim, record.claim_id) if record.claim_id is not None else None
     result = DecisionResult(task=task_public(task_row(session, task)), claim_status=claim.status if claim else None)
     session.commit()
+    background.add_task(request_dispatch)
     return result
 
 

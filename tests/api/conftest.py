@@ -23,11 +23,11 @@ from models.members import EmploymentStatus, Member, Sex
 from models.programmes import PolicyYear
 from models.states import SYSTEM
 from mutualaid.settings import Settings
-from tasks.approval import start_review
 from tasks.eligibility import check_enrolments, pending_enrolment_ids
 from tasks.funds import collect_unit_contribution
 from tasks.registration import import_roster_rows
 from tasks.roster import parse_roster
+from tasks.routing import start_review
 from tests.factories import PASSWORD, World, build_world, id_number
 
 ClaimMaker = Callable[..., Claim]

@@ -33,6 +33,7 @@ def test_token_and_me(client: TestClient, world: World) -> None:
         "org_unit_id": world.counties[0].id,
         "review_level": 2,
         "is_active": True,
+        "is_supervisor": False,
     }
     assert "password" not in me.text
 

@@ -29,7 +29,7 @@ from mutualaid.migrate import alembic_config, current_revision, upgrade_database
 
 TEST_DB = os.environ.get("MUTUALAID_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("MUTUALAID_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-HEAD = "0003"
+HEAD = "0004"
 
 
 @pytest.fixture
@@ -148,6 +148,7 @@ def test_migrated_schema_equals_create_all_including_triggers_checks_and_partial
     assert migrated == created
     kinds_and_names = {name for _kind, name in migrated}
     assert {"uq_payment_one_live_per_claim"} <= kinds_and_names
+    assert {"uq_task_review_claim_round_level", "decision_four_eyes"} <= kinds_and_names
     if TEST_DB == "postgresql":
         assert {"audit_event_no_change", "audit_event_append_only"} <= kinds_and_names
         assert "WHERE" in str(migrated[("index", "uq_payment_one_live_per_claim")])
@@ -194,3 +195,50 @@ def test_upgrade_is_a_no_op_at_head(empty_url: str) -> None:
 
     assert current_revision(empty_url) == HEAD
     assert _schema_of(empty_url) == before
+
+
+def test_0004_fills_the_task_columns_of_existing_rows(empty_url: str) -> None:
+    """Tasks written before 0004 get their org path, benefit type, and (eligibility) the level of their unit."""
+    command.upgrade(alembic_config(empty_url), "0003")
+    engine = make_engine(empty_url)
+    statements = [
+        "INSERT INTO org_unit (id, code, name, level, path) VALUES (1, 'C', '市', 'city', '/1/'), "
+        "(2, 'X', '区', 'county', '/1/2/'), (3, 'G', '单位', 'grassroots', '/1/2/3/')",
+        "INSERT INTO programme (id, code, name, kind, owner_org_id) VALUES (1, 'MA', '互助', 'mutual_aid', 1)",
+        "INSERT INTO policy_year (id, programme_id, year, starts_on, ends_on, status, rules_version, rules) "
+        "VALUES (1, 1, 2026, '2026-01-01', '2026-12-31', 'open', 1, '{}')",
+        "INSERT INTO member (id, name, id_number, birth_date, sex, employment_status, org_unit_id, barred, created_at) "
+        "VALUES (1, '张三', '110105198005170018', '1980-05-17', 'M', 'in_service', 3, false, '2026-06-01 08:00:00')",
+        "INSERT INTO enrolment (id, member_id, policy_year_id, org_unit_id, kind, status, version, contribution_fen, "
+        "registered_at) VALUES (1, 1, 1, 2, 'new', 'needs_review', 1, 9500, '2026-06-01 08:00:00')",
+        "INSERT INTO claim (id, reference, member_id, policy_year_id, org_unit_id, benefit_type, status, version, "
+        "admission_date, discharge_date, hospital_name, diagnosis_code, diagnosis_text, invoice_numbers, total_fen, "
+        "basic_insurance_fen, serious_illness_fen, other_reimbursement_fen, self_paid_fen, explanation, "
+        "missing_documents, review_round, submitted_at) VALUES (1, 'C1', 1, 1, 3, 'hospitalisation', 'in_review', "
+        "2, '2026-05-01', '2026-05-09', '医院', 'K35', '阑尾炎', '[]', 100, 0, 0, 0, 0, '[]', '[]', 1, "
+        "'2026-06-01 08:00:00')",
+        "INSERT INTO approval_task (id, kind, claim_id, enrolment_id, level, round, org_unit_id, status, version, "
+        "created_at) VALUES (1, 'claim_review', 1, NULL, 2, 1, 2, 'open', 1, '2026-06-01 08:00:00'), "
+        "(2, 'eligibility_review', NULL, 1, 1, 1, 2, 'open', 1, '2026-06-01 08:00:00')",
+    ]
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+    upgrade_database(empty_url)
+
+    engine = make_engine(empty_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, kind, level, org_path, benefit_type FROM approval_task ORDER BY id")
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (1, "claim_review", 2, "/1/2/", "hospitalisation"),
+        (2, "eligibility_review", 2, "/1/2/", None),  # an enrolment at the county: the county's reviewers
+    ]

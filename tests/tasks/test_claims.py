@@ -549,3 +549,70 @@ def test_every_status_change_is_audited(session: Session, store: ObjectStore, wo
         assert (member.bank_card or "-") not in str(event.data)
     # the audit row count matches the claim's version history: one event per change
     assert reload(session, claim).version == 3
+
+
+# --- routing at the thresholds, through the levels ----------------------------------------------
+
+
+def decide_all(session: Session, world: World, claim: Claim) -> list[int]:
+    """Approve every level the claim is routed to (l1_a, l2_a, l3 of the standard world); the levels decided."""
+    from models.approvals import DecisionIn, Outcome
+    from tasks.approval import decide
+
+    reviewers = {1: "l1_a", 2: "l2_a", 3: "l3"}
+    decided = []
+    while (task := session.exec(
+        select(ApprovalTask).where(ApprovalTask.claim_id == claim.id, ApprovalTask.status == TaskStatus.OPEN)
+    ).first()) is not None:  # fmt: skip
+        decide(session=session, user=world.user(reviewers[task.level]), task_id=task.id or 0,
+               decision=DecisionIn(outcome=Outcome.APPROVE, version=task.version))  # fmt: skip
+        session.commit()
+        decided.append(task.level)
+    return decided
+
+
+@pytest.mark.parametrize(
+    ("basic", "payout", "levels"),
+    [
+        ("12857.14", 500_000, [1, 2]),  # eligible 7,142.86 → 5,000.002 → 5,000.00: not above 5,000
+        ("12857.13", 500_001, [1, 2, 3]),  # eligible 7,142.87 → 5,000.009 → 5,000.01: the city approves
+    ],
+)
+def test_routing_at_exactly_5000_and_5000_01_through_the_levels(
+    session: Session, store: ObjectStore, world: World, member: Member, basic: str, payout: int, levels: list[int]
+) -> None:
+    claim = file_claim(session, store, world, member, hospital_claim(total="20000.00", basic=basic, self_paid="0"),
+                       documents(80))  # fmt: skip
+    route(session, claim)
+    assert reload(session, claim).payout_fen == payout
+    assert decide_all(session, world, claim) == levels
+    assert reload(session, claim).status == ClaimStatus.IN_NOTICE
+
+
+def test_hardship_is_always_decided_at_the_top_level(
+    session: Session, store: ObjectStore, world: World, member: Member
+) -> None:
+    data = ClaimInput(
+        benefit_type=BenefitType.SPECIAL_HARDSHIP, admission_date=ADMISSION, requested_amount=Decimal(100)
+    )
+    claim = file_claim(
+        session, store, world, member, data, documents(81, [DocumentType.ID_CARD, DocumentType.BANK_CARD])
+    )
+    route(session, claim)
+    assert reload(session, claim).payout_fen == 10_000
+    assert decide_all(session, world, claim) == [1, 2, 3]
+
+
+def test_routing_thresholds_are_configuration(
+    session: Session, store: ObjectStore, world: World, member: Member
+) -> None:
+    from models.rules import PolicyRules, RoutingRule
+    from tasks.programmes import change_rules
+
+    rules = world.policy_year.policy().model_copy(update={"routing": RoutingRule(top_level_above_fen=100_000)})
+    change_rules(session=session, policy_year=world.policy_year, rules=PolicyRules.model_validate(rules.model_dump()),
+                 actor=filer(world))  # fmt: skip
+    session.commit()
+    claim = file_claim(session, store, world, member, hospital_claim(), documents(82))  # payout 2,450.00
+    route(session, claim)
+    assert decide_all(session, world, claim) == [1, 2, 3]

@@ -21,8 +21,9 @@ from mutualaid.storage.base import ObjectStore
 from tasks.adjudication import adjudicate_claims, route_claims
 from tasks.approval import decide, take_task
 from tasks.bank import luhn_ok, settle_payment_file
-from tasks.disbursement import create_batch, release_notices
+from tasks.disbursement import create_batch
 from tasks.funds import fund_balance, record_receipt
+from tasks.notice import release_notices
 from tasks.payment_files import read_payment_csv, read_result_csv
 from tasks.settlement import import_bank_results, retry_failed
 from tests.factories import World, build_world

@@ -125,10 +125,11 @@ def test_a_unit_that_is_not_grassroots_needs_review(session: Session) -> None:
     assert counts == EligibilityCounts(eligible=0, ineligible=0, needs_review=1)
     assert state(session, enrolment.id)[0] == "needs_review"
     task = session.exec(select(ApprovalTask)).one()
+    # reviewed by the county's own reviewers: the level of the unit it was made at, inside its subtree
     assert (task.kind, task.enrolment_id, task.level, task.org_unit_id) == (
         TaskKind.ELIGIBILITY_REVIEW,
         enrolment.id,
-        1,
+        2,
         county.id,
     )
     assert task.status == TaskStatus.OPEN and task.claim_id is None

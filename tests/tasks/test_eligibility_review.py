@@ -11,8 +11,9 @@ from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskKind
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.members import Member
-from tasks.approval import decide, list_tasks, take_task
+from tasks.approval import decide, take_task
 from tasks.eligibility import check_enrolments
+from tasks.queue import TaskSearch, search_tasks
 from tests.factories import build_world, id_number
 
 
@@ -40,7 +41,7 @@ def needs_review(session: Session):  # type: ignore[no-untyped-def]
 def test_county_reviewer_sees_takes_and_approves(session: Session) -> None:
     world, enrolment, task = needs_review(session)
     reviewer = world.user("l2_a")
-    assert [row.task.id for row in list_tasks(session=session, user=reviewer)] == [task.id]
+    assert [row.task.id for row in search_tasks(session=session, user=reviewer, search=TaskSearch()).rows] == [task.id]
     take_task(session=session, user=reviewer, task_id=task.id or 0)
     decide(
         session=session,

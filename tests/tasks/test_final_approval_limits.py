@@ -170,7 +170,8 @@ def assert_whole(session: Session, claims: list[Claim], tasks: list[ApprovalTask
         ).all()
         assert len(changes) == claim.version - 1  # submitted → in_review → in_notice or rejected
         if claim.status == ClaimStatus.IN_NOTICE:
-            assert changes[-1].data == {"payout_fen": claim.payout_fen}
+            notice_no = f"GS2026-{claim.id:06d}-1"  # posted for public notice in the same transaction
+            assert changes[-1].data == {"payout_fen": claim.payout_fen, "notice_no": notice_no}
     session.commit()
 
 

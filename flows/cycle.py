@@ -1,6 +1,8 @@
 """The whole programme cycle, chaining the eight steps for the demo: publicity → registration →
-eligibility → fund collection → claims → approval (with the demo's reviewers deciding) →
-disbursement (with the bank's answer) → public disclosure."""
+eligibility → fund collection → claims → approval (the demo's reviewers decide; the public objects to a
+few posted cases and the approving levels decide the objections; the deadline sweep reminds and escalates
+what is left on a desk; the dispatcher writes the applicants' letters) → disbursement (with the bank's
+answer) → public disclosure."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NONE
 
-from flows.approval import approval_flow
+from flows.approval import approval_flow, deadline_sweep_flow
 from flows.claims import claims_flow
 from flows.disbursement import BANK_RESULTS, disbursement_flow
 from flows.disclosure import disclosure_flow
+from flows.dispatch import outbox_dispatch_flow
 from flows.eligibility import eligibility_flow
 from flows.funds import OtherReceipt, UnitPayment, fund_collection_flow
 from flows.publicity import publicity_flow, renewal_reminders_flow
@@ -33,6 +36,13 @@ def reviewers_work_their_queues() -> dict[str, int]:
     """People decide: the demo's reviewers take and decide every open task, level by level."""
     with session_scope() as session:
         return demo.reviewers_decide(session)
+
+
+@task(cache_policy=NONE, persist_result=False)
+def the_public_objects() -> int:
+    """During the public notice, members of the public object to a few of the posted cases."""
+    with session_scope() as session:
+        return demo.public_objects(session)
 
 
 @task(cache_policy=NONE, persist_result=False)
@@ -74,6 +84,13 @@ def programme_cycle_flow(plan: demo.DemoPlan) -> dict[str, Any]:
     results["claims"] = claims_flow(plan.intake_batch)
     results["approval"] = approval_flow()
     results["decisions"] = reviewers_work_their_queues()
+    results["objections"] = the_public_objects()
+    # the approving levels decide the objections; claims sent back are reviewed again
+    results["objection_decisions"] = reviewers_work_their_queues()
+    # Tasks left on a desk: the sweep, as it would run two weeks later, reminds and then escalates them.
+    results["deadline_sweep"] = deadline_sweep_flow(as_of=utcnow() + timedelta(days=14))
+    # The decisions' outbox events become the applicants' letters (approval, rejection, materials needed).
+    results["dispatch"] = outbox_dispatch_flow()
     # The public notice runs its days; the demo looks at the calendar after it has passed.
     notice_passed: datetime = utcnow() + timedelta(days=8)
     results["disbursement"] = disbursement_flow(code, year, as_of=notice_passed)

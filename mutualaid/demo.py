@@ -8,8 +8,10 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
-from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskStatus
+from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskKind, TaskStatus
+from models.base import utcnow
 from models.claims_enums import DocumentType
+from models.notices import ObjectionIn
 from models.org import OrgLevel, OrgUnit
 from models.rules import PolicyRules
 from models.users import Role, User, UserCreate
@@ -17,6 +19,7 @@ from mutualaid.demo_data import HOSPITAL_DOCS, DemoMember, claim_input, document
 from mutualaid.storage.base import ObjectStore
 from tasks.approval import decide, take_task
 from tasks.intake import INBOX, write_intake
+from tasks.notice import client_key, posted_notices, raise_objection
 from tasks.orgs import create_org_unit
 from tasks.programmes import create_programme, open_policy_year
 from tasks.users import create_user
@@ -30,6 +33,12 @@ REJECT_REASONS = [
     "提交的出院小结与发票住院日期不一致",
 ]
 RETURN_REASON = "请补充加盖医院公章的费用清单原件"
+OBJECTION_TEXT = "据了解该职工住院期间费用已由单位全额报销，请核实"
+OBJECTION_OUTCOMES: list[tuple[Outcome, str | None]] = [
+    (Outcome.DISMISS, "经核实，单位未报销该费用，异议不成立"),
+    (Outcome.UPHOLD_REJECT, "经核实，费用已由单位全额报销，不予补偿"),
+    (Outcome.UPHOLD_REVIEW, "报销情况需重新核对，退回重新审核"),
+]
 
 
 @dataclass
@@ -78,13 +87,15 @@ def set_up(session: Session, *, today: date, member_count: int, unit_count: int)
     for county in counties:
         staff += [(f"county{county.code.lower()}a", Role.COUNTY_REVIEWER, county.code)]
         staff += [(f"county{county.code.lower()}b", Role.COUNTY_REVIEWER, county.code)]
+    supervisors = {f"county{county.code.lower()}a" for county in counties} | {"city1"}
     for username, role, org in staff:
         create_user(
             session=session,
             data=UserCreate(
-                username=username, full_name=username, password=DEMO_PASSWORD, role=role, org_unit_code=org
+                username=username, full_name=username, password=DEMO_PASSWORD, role=role, org_unit_code=org,
+                is_supervisor=username in supervisors,
             ),
-        )
+        )  # fmt: skip
     plan.late_units = plan.units[-2:]
     session.commit()
     return plan
@@ -130,29 +141,45 @@ def write_claim_intakes(
     return count
 
 
-def reviewers_decide(session: Session) -> dict[str, int]:
-    """Demo reviewers work through their queues, level by level, through the same service the API uses."""
-    counts = {"approve": 0, "reject": 0, "return": 0}
+def _reviewers(session: Session) -> dict[tuple[int, int], list[User]]:
+    """The demo's reviewers by (level, org unit)."""
     reviewers: dict[tuple[int, int], list[User]] = {}
-    for user in session.exec(select(User).where(col(User.org_unit_id).is_not(None))).all():
+    for user in session.exec(select(User).where(col(User.org_unit_id).is_not(None)).order_by(col(User.id))).all():
         if user.review_level:
             reviewers.setdefault((user.review_level, user.org_unit_id or 0), []).append(user)
-    for _round in range(3):  # L1, then the L2 tasks L1 approvals opened, then L3
+    return reviewers
+
+
+def _outcome(task: ApprovalTask) -> tuple[Outcome, str | None] | None:
+    """What the demo's reviewer decides on a task; None: it stays on their desk."""
+    claim_id = task.claim_id or 0
+    if task.kind == TaskKind.OBJECTION_REVIEW:
+        return OBJECTION_OUTCOMES[(task.objection_id or 0) % len(OBJECTION_OUTCOMES)]
+    if claim_id % 41 == 11 and task.level == 2:
+        return None  # still on a county reviewer's desk: the deadline sweep reminds, then escalates it
+    if claim_id % 13 == 3 and task.level == 1:
+        return Outcome.REJECT, REJECT_REASONS[claim_id % len(REJECT_REASONS)]
+    if claim_id % 31 == 7 and task.level == 1:
+        return Outcome.RETURN, RETURN_REASON
+    return Outcome.APPROVE, None
+
+
+def reviewers_decide(session: Session) -> dict[str, int]:
+    """Demo reviewers work through their queues, level by level, through the same service the API uses."""
+    counts = {str(o): 0 for o in Outcome} | {"left_open": 0}
+    reviewers = _reviewers(session)
+    for _round in range(4):  # L1, then the L2 tasks L1 approvals opened, then L3; objections after
         tasks = session.exec(
             select(ApprovalTask).where(ApprovalTask.status == TaskStatus.OPEN).order_by(col(ApprovalTask.id))
         ).all()
         for task in tasks:
-            claim_id = task.claim_id or 0
-            if claim_id % 13 == 3 and task.level == 1:
-                outcome, reason = Outcome.REJECT, REJECT_REASONS[claim_id % len(REJECT_REASONS)]
-            elif claim_id % 31 == 7 and task.level == 1:
-                outcome, reason = Outcome.RETURN, RETURN_REASON
-            else:
-                outcome, reason = Outcome.APPROVE, None
+            decision = _outcome(task)
             candidates = reviewers.get((task.level, task.org_unit_id), [])
-            reviewer = candidates[claim_id % len(candidates)] if candidates else None
-            if reviewer is None:
+            if decision is None or not candidates:
+                counts["left_open"] += _round == 0
                 continue
+            outcome, reason = decision
+            reviewer = candidates[(task.claim_id or 0) % len(candidates)]
             take_task(session=session, user=reviewer, task_id=task.id or 0)
             decide(
                 session=session, user=reviewer, task_id=task.id or 0,
@@ -160,7 +187,22 @@ def reviewers_decide(session: Session) -> dict[str, int]:
             )  # fmt: skip
             session.commit()
             counts[str(outcome)] += 1
-    return counts
+    return {k: v for k, v in counts.items() if v}
+
+
+def public_objects(session: Session, *, every: int = 15) -> int:
+    """Members of the public object to some of the cases on the notice board (every `every`-th notice)."""
+    notices, _total = posted_notices(session=session, as_of=utcnow(), limit=10_000)
+    raised = 0
+    for n, notice in enumerate(sorted(notices, key=lambda x: x.id or 0)):
+        if n % every == every - 1:
+            raise_objection(
+                session=session, notice_no=notice.notice_no, data=ObjectionIn(text=OBJECTION_TEXT),
+                sender_key=client_key(f"demo-visitor-{n}"), now=utcnow(),
+            )  # fmt: skip
+            session.commit()
+            raised += 1
+    return raised
 
 
 def county_of(session: Session, unit_code: str) -> OrgUnit | None:

@@ -10,6 +10,8 @@ from sqlmodel import Session, select
 
 from models.base import format_yuan
 from models.claims import Claim
+from models.letters import Letter
+from models.notices import ClaimNotice, Objection
 from models.payments import Payment, PaymentStatus
 from models.programmes import PolicyYear, Programme
 from models.publications import Publication, PublicationKind, PublishedFile
@@ -32,6 +34,30 @@ def what_if_lines(*, session: Session, policy_year: PolicyYear) -> list[str]:
         f"  granted payouts           {actual.payouts_yuan:>10} → {projected.payouts_yuan} CNY"
         f" ({report.payouts_up} claims up, {report.payouts_down} down)",
         f"  claim ratio if all paid   {actual.claim_ratio * 100:>9.2f}% → {projected.claim_ratio * 100:.2f}%",
+    ]
+
+
+def approval_lines(*, session: Session, results: dict[str, Any]) -> list[str]:
+    """Decisions, the public notice and its objections, and the deadline sweep, as the demo ran them."""
+    decisions: dict[str, int] = {}
+    for key in ("decisions", "objection_decisions"):
+        for outcome, n in (results.get(key) or {}).items():
+            decisions[outcome] = decisions.get(outcome, 0) + n
+    left_open = decisions.pop("left_open", 0)
+    objections = dict(session.exec(select(Objection.status, func.count()).group_by(Objection.status)).all())  # type: ignore[arg-type]
+    notices = session.exec(select(func.count()).select_from(ClaimNotice)).one()
+    sweep = results.get("deadline_sweep") or {}
+    letters = dict(session.exec(select(Letter.kind, func.count()).group_by(Letter.kind)).all())  # type: ignore[arg-type]
+    return [
+        "decisions                   " + ", ".join(f"{label('outcome', k)} {v}" for k, v in sorted(decisions.items())),
+        f"public notices posted       {notices:>10}   (objections: "
+        + ", ".join(f"{label('objection_status', k)} {v}" for k, v in sorted(objections.items()))
+        + ")",
+        f"tasks left on a desk        {left_open:>10}   (two weeks on: reminded {sweep.get('reminded', 0)}, "
+        f"escalated to a supervisor {sweep.get('escalated', 0)})",
+        f"letters to applicants       {sum(letters.values()):>10}   ("
+        + ", ".join(f"{label('letter_kind', k)} {v}" for k, v in sorted(letters.items()))
+        + ")",
     ]
 
 
@@ -74,7 +100,7 @@ def demo_summary(*, session: Session, year: int, results: dict[str, Any], second
     ]
     lines += [f"  {label('claim_status', s)} / {s:<16}{n:>6}" for s, n in sorted(by_status.items())]
     lines += [
-        f"decisions                   {results.get('decisions')}",
+        *approval_lines(session=session, results=results),
         f"amount paid                 {format_yuan(int(paid_fen)):>10} CNY",
         f"claim ratio (payouts ÷ contributions)  {figures['claim_ratio'] * 100:.2f}%",
         f"fund balance                {format_yuan(figures['balance_fen']):>10} CNY",

@@ -6,16 +6,18 @@ import json
 from datetime import date
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from flows.claims import claims_flow
 from flows.cycle import programme_cycle_flow
 from flows.disbursement import disbursement_flow
 from flows.registration import registration_flow
-from models.audit import AuditEvent
+from models.audit import AuditEvent, OutboxMessage
 from models.claims import Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.funds import FundAccount
+from models.letters import Letter
+from models.notices import Objection
 from models.payments import Payment, PaymentStatus
 from models.publications import Publication, PublicationKind, PublishedFile
 from mutualaid import demo
@@ -66,6 +68,21 @@ def test_the_whole_cycle_runs_every_step(session: Session, store: LocalObjectSto
     account = session.exec(select(FundAccount)).one()
     assert account.balance_fen == account.receipts_fen - account.payouts_fen >= 0
     assert account.payouts_fen == sum(p.amount_fen for p in paid)
+
+    # approval: every decision reached its applicant in writing; objections were decided; the sweep ran
+    letters: dict[int, set[str]] = {}
+    for claim_id, kind in session.exec(select(Letter.claim_id, Letter.kind)).all():
+        letters.setdefault(claim_id, set()).add(str(kind))
+    assert all("rejection" in letters.get(c.id or 0, set()) for c in rejected)
+    granted = (ClaimStatus.PAID, ClaimStatus.PAYMENT_FAILED, ClaimStatus.PAYABLE, ClaimStatus.IN_NOTICE)
+    for claim in session.exec(select(Claim).where(col(Claim.status).in_(granted))).all():
+        assert "approval" in letters.get(claim.id or 0, set())
+    for claim in session.exec(select(Claim).where(Claim.status == ClaimStatus.RETURNED)).all():
+        assert "materials_request" in letters.get(claim.id or 0, set())
+    assert session.exec(select(func.count()).where(col(OutboxMessage.dispatched_at).is_(None))).one() == 0
+    assert results["objections"] >= 1
+    assert session.exec(select(func.count()).where(Objection.status != "open")).one() == results["objections"]
+    assert results["deadline_sweep"]["reminded"] >= results["deadline_sweep"]["escalated"]
 
     # disclosure: de-identified, verifiable against its manifest
     disclosure = session.exec(select(Publication).where(Publication.kind == PublicationKind.DISCLOSURE)).one()

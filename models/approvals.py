@@ -73,6 +73,9 @@ class ApprovalTask(SQLModel, table=True):
         ForeignKeyConstraint(["escalated_to_id"], ["app_user.id"], name="approval_task_escalated_to_id_fkey"),
         # The reviewer's queue: their level, open or taken, inside their subtree, soonest due first.
         Index("ix_task_queue", "level", "status", "org_path", "due_at"),
+        # The deadline sweep: open tasks that fell due, or are past their escalation moment.
+        Index("ix_task_due", "status", "due_at"),
+        Index("ix_task_escalate", "status", "escalate_at"),
     )  # fmt: skip
 
     id: int | None = Field(default=None, primary_key=True)
@@ -86,13 +89,13 @@ class ApprovalTask(SQLModel, table=True):
     version: int = 1
     assignee_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     taken_at: datetime | None = timestamp_field(default_now=False)
-    due_at: datetime | None = timestamp_field(default_now=False, index=True)
+    due_at: datetime | None = timestamp_field(default_now=False)
     created_at: datetime = timestamp_field()
     completed_at: datetime | None = timestamp_field(default_now=False)
     objection_id: int | None = None
     benefit_type: str | None = Field(default=None, max_length=24)  # the claim's, for filtering the queue
     org_path: str = Field(default="/", max_length=255)  # the path of org_unit_id (its subtree is a prefix range)
-    escalate_at: datetime | None = timestamp_field(default_now=False, index=True)
+    escalate_at: datetime | None = timestamp_field(default_now=False)
     reminded_at: datetime | None = timestamp_field(default_now=False)
     escalated_at: datetime | None = timestamp_field(default_now=False)
     escalated_to_id: int | None = None

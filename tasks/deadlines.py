@@ -9,8 +9,8 @@ Every reminder and escalation is an audit event; an escalation is also an outbox
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
@@ -45,27 +45,22 @@ def task_deadlines(rules: PolicyRules, level: int, opened: datetime) -> tuple[da
     )
 
 
-@dataclass
-class SweepCounts:
-    """What one sweep did."""
-
-    reminded: int = 0
-    escalated: int = 0
+def _undone(session: Session, moment: Any, done: Any, as_of: datetime, limit: int) -> list[Any]:
+    """One chunk of open or taken tasks whose `moment` came by `as_of` and whose `done` mark is still empty."""
+    return list(
+        session.execute(
+            select(TASK.c.id, TASK.c.org_unit_id, TASK.c.org_path, TASK.c.level, TASK.c.assignee_id, TASK.c.claim_id)
+            .where(TASK.c.status.in_([str(s) for s in OPEN_STATUSES]), moment <= as_of, done.is_(None))
+            .order_by(TASK.c.id)
+            .limit(limit)
+            .with_for_update()
+        ).all()
+    )
 
 
 def remind_overdue(*, session: Session, as_of: datetime, actor: Actor, limit: int = 5000) -> int:
     """Remind one chunk of tasks that fell due by `as_of` and were not reminded yet; return how many."""
-    rows = session.execute(
-        select(TASK.c.id, TASK.c.org_unit_id, TASK.c.level, TASK.c.assignee_id, TASK.c.claim_id)
-        .where(
-            TASK.c.status.in_([str(s) for s in OPEN_STATUSES]),
-            TASK.c.due_at <= as_of,
-            TASK.c.reminded_at.is_(None),
-        )
-        .order_by(TASK.c.id)
-        .limit(limit)
-        .with_for_update()
-    ).all()
+    rows = _undone(session, TASK.c.due_at, TASK.c.reminded_at, as_of, limit)
     if not rows:
         return 0
     level_name = {level: label("task_level", level, "zh-CN") for level in {r.level for r in rows}}
@@ -90,17 +85,7 @@ def remind_overdue(*, session: Session, as_of: datetime, actor: Actor, limit: in
 
 def escalate_overdue(*, session: Session, as_of: datetime, actor: Actor, limit: int = 5000) -> int:
     """Escalate one chunk of tasks past their escalation moment to their level's supervisor; return how many."""
-    rows = session.execute(
-        select(TASK.c.id, TASK.c.org_unit_id, TASK.c.org_path, TASK.c.level, TASK.c.claim_id)
-        .where(
-            TASK.c.status.in_([str(s) for s in OPEN_STATUSES]),
-            TASK.c.escalate_at <= as_of,
-            TASK.c.escalated_at.is_(None),
-        )
-        .order_by(TASK.c.id)
-        .limit(limit)
-        .with_for_update()
-    ).all()
+    rows = _undone(session, TASK.c.escalate_at, TASK.c.escalated_at, as_of, limit)
     if not rows:
         return 0
     supervisors = Supervisors(session)

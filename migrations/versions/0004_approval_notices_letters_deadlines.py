@@ -6,7 +6,8 @@
 - approval_task: the org path it is scoped by (filled from org_unit), its benefit type (filled from the
   claim), the objection it decides, when it escalates and whether it was reminded or escalated. One review
   task per claim, round and level becomes a partial unique index, so that objection tasks (one per
-  objection) can sit beside it. A queue index serves the reviewer's search.
+  objection) can sit beside it. A queue index serves the reviewer's search; the deadline sweep's indexes lead
+  with the status, so that years of decided tasks are never walked.
 - app_user.is_supervisor: overdue tasks are escalated to the level's supervisor.
 - decision: the four-eyes unique (claim, round, person) gives way to a trigger that refuses a decision by the
   claim's filer, by the member it belongs to, or by a person who decided the claim at another level; the
@@ -234,7 +235,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("approval_task") as batch:
         batch.alter_column("org_path", existing_type=sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False)
-        batch.create_index("ix_approval_task_escalate_at", ["escalate_at"], unique=False)
+        batch.drop_index("ix_approval_task_due_at")
+        batch.create_index("ix_task_due", ["status", "due_at"], unique=False)
+        batch.create_index("ix_task_escalate", ["status", "escalate_at"], unique=False)
         batch.create_index("ix_task_queue", ["level", "status", "org_path", "due_at"], unique=False)
         batch.create_index("uq_task_objection", ["objection_id"], unique=True)
         batch.create_index(
@@ -277,7 +280,9 @@ def downgrade() -> None:
         )
         batch.drop_index("uq_task_objection")
         batch.drop_index("ix_task_queue")
-        batch.drop_index("ix_approval_task_escalate_at")
+        batch.drop_index("ix_task_escalate")
+        batch.drop_index("ix_task_due")
+        batch.create_index("ix_approval_task_due_at", ["due_at"], unique=False)
     op.execute("UPDATE approval_task SET level = 1 WHERE kind = 'eligibility_review'")
     op.execute("DELETE FROM approval_task WHERE kind = 'objection_review'")
     with op.batch_alter_table("approval_task") as batch:

@@ -102,3 +102,24 @@ def environment() -> dict[str, str]:
 def emit(result: dict[str, Any]) -> None:
     """Print the one JSON object a benchmark reports."""
     print(json.dumps(result, ensure_ascii=False))
+
+
+def database_url(engine: Engine) -> str:
+    """The engine's URL with its password, for a server process to open the same database."""
+    return engine.url.render_as_string(hide_password=False)
+
+
+def latency_ms(seconds: list[float]) -> dict[str, float]:
+    """Latencies given in seconds as count, p50, p95, p99, max and mean in milliseconds."""
+    if not seconds:
+        return {"n": 0}
+    ms = sorted(s * 1000 for s in seconds)
+    cuts = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else [ms[0]] * 99
+    return {
+        "n": len(ms),
+        "p50": round(cuts[49], 2),
+        "p95": round(cuts[94], 2),
+        "p99": round(cuts[98], 2),
+        "max": round(ms[-1], 2),
+        "mean": round(statistics.fmean(ms), 2),
+    }

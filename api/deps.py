@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Request, status
@@ -104,11 +104,11 @@ def get_current_user(session: SessionDep, token: TokenDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[[User], User]:
+def require_roles(*roles: Role) -> Callable[[User], Awaitable[User]]:
     """A dependency that lets only users with one of `roles` through (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:  # no I/O: runs on the event loop, no worker thread
         if Role(user.role) not in allowed:
             raise Forbidden("当前角色无权执行此操作")
         return user
@@ -116,7 +116,7 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
     return check
 
 
-def require_reviewer(user: CurrentUser) -> User:
+async def require_reviewer(user: CurrentUser) -> User:
     """Only users who decide at an approval level (L1, L2, L3) reach the task queue."""
     if user.review_level is None:
         raise Forbidden("只有审批人员可以处理审批任务")
@@ -136,7 +136,7 @@ StoreDep = Annotated[ObjectStore, Depends(get_object_store)]
 Language = Literal["zh-CN", "en"]
 
 
-def get_language(accept_language: Annotated[str | None, Header()] = None) -> Language:
+async def get_language(accept_language: Annotated[str | None, Header()] = None) -> Language:
     """zh-CN unless the client prefers English (labels only; domain messages stay zh-CN)."""
     first = (accept_language or "").split(",")[0].strip().lower()
     return "en" if first.startswith("en") else "zh-CN"

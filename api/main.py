@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
@@ -23,13 +27,22 @@ from api.routes import (
     users,
     what_if,
 )
+from mutualaid.settings import get_settings
 
 TITLE = "工会职工医疗互助保障 API"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """At start: size the worker-thread pool the blocking routes run in (settings.api_threads)."""
+    to_thread.current_default_thread_limiter().total_tokens = get_settings().api_threads
+    yield
 
 
 def create_app() -> FastAPI:
     """A fresh application with every router and error handler."""
     app = FastAPI(
+        lifespan=lifespan,
         title=TITLE,
         version="0.1.0",
         description=(

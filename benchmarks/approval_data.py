@@ -4,12 +4,13 @@ the API server they load from a process of their own.
 The city (DOMAIN): one city union, 7 county unions and 5,639 grassroots unions, written with raw bulk inserts
 (benchmarks.bench_eligibility.write_rows: executemany on SQLite, COPY on PostgreSQL) with the materialised
 paths tasks.orgs.create_org_unit gives ('/1/2/9/'); the programme and its policy year go through
-tasks.programmes. Task rows start from tasks.routing.task_row, so their org path, benefit type and deadlines
+tasks.programmes. Task rows start from tasks.routing.new_task_values, so their org path, benefit type and deadlines
 are exactly what routing writes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import json
 import os
@@ -39,7 +40,7 @@ from models.rules import PolicyRules
 from mutualaid.security import hash_password
 from mutualaid.settings import get_settings
 from tasks.programmes import create_programme, open_policy_year
-from tasks.routing import task_row
+from tasks.routing import new_task_values
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTIES = 7
@@ -61,7 +62,7 @@ CLAIM_COLUMNS = (
 TASK_COLUMNS = (
     "id", "kind", "claim_id", "enrolment_id", "level", "round", "org_unit_id", "org_path", "benefit_type",
     "objection_id", "status", "version", "due_at", "escalate_at", "created_at", "assignee_id", "taken_at",
-    "completed_at", "reminded_at", "escalated_at", "escalated_to_id",
+    "completed_at", "reminded_at", "escalated_at", "escalated_to_id", "unit_path",
 )  # fmt: skip
 ROLE_OF_LEVEL = {1: "unit_officer", 2: "county_reviewer", 3: "city_approver"}
 
@@ -226,15 +227,17 @@ def task_tuple(
     claim_id: int,
     benefit: str,
     level: int,
-    org: tuple[int, str],
+    unit: Unit,
     city: City,
     opened: datetime,
     **extra: Any,
 ) -> tuple[Any, ...]:
-    """A task row as tasks.routing.task_row makes it (opened at `opened`), with `extra` columns changed."""
-    values = task_row(
-        claim_id=claim_id, benefit_type=benefit, level=level, review_round=1, org=org, rules=city.rules, now=opened
-    )
+    """A task row as tasks.routing.new_task_values makes it for a claim of `unit` (opened at `opened`), with `extra`
+    columns changed."""
+    values = new_task_values(
+        claim_id=claim_id, benefit_type=benefit, level=level, review_round=1, org=city.org_of(unit, level),
+        unit_path=unit.path, rules=city.rules, now=opened,
+    )  # fmt: skip
     values.update(id=task_id, **extra)
     return tuple(values.get(column) for column in TASK_COLUMNS)
 
@@ -258,6 +261,42 @@ def finish_setup(engine: Engine, counts: dict[str, int]) -> None:
 # --- the API server in a process of its own -------------------------------------------------------
 
 
+class RawClient:
+    """A lean HTTP/1.1 keep-alive client on asyncio streams, for load: a tenth of httpx's CPU per request, so
+    that the load generator takes as little as it can of the machine it shares with the server it measures."""
+
+    def __init__(self, base_url: str, headers: dict[str, str]) -> None:
+        host, _, port = base_url.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        self.fixed = "".join(f"{k}: {v}\r\n" for k, v in ({"Host": f"{host}:{port}"} | headers).items())
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+        """Send one request on the kept-alive connection (opened on first use); its status and body."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = f"{method} {path} HTTP/1.1\r\n{self.fixed}"
+        if body:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + body)
+        status_line = await self.reader.readuntil(b"\r\n")
+        length = 0
+        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        return int(status_line.split()[1]), await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        if self.writer is not None:
+            self.writer.close()
+            with suppress(Exception):
+                await self.writer.wait_closed()
+
+
 def free_port() -> int:
     """A TCP port on loopback that nobody listens on right now."""
     with socket.socket() as sock:
@@ -276,14 +315,17 @@ class Server:
 
 @contextmanager
 def api_server(database_url: str, workers: int = 1) -> Iterator[Server]:
-    """`python -m uvicorn api.main:app` (uvicorn's defaults) on a free loopback port, on database_url, with
-    this process's secret key (so its tokens sign in); killed with its process group afterwards."""
+    """The API as `mutualaid serve` runs it (uvicorn on uvloop and httptools, no access log) on a free loopback
+    port, on database_url, with this process's secret key (so its tokens sign in); killed with its process
+    group afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
+    command = [
+        sys.executable, "-m", "mutualaid.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers),
+    ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="mutualaid-bench-api-") as folder:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("MUTUALAID_", "PREFECT_API_URL"))}
+        kept = ("MUTUALAID_API_THREADS",)  # tuning the server under test may be passed through
+        env = {k: v for k, v in os.environ.items() if k in kept or not k.startswith(("MUTUALAID_", "PREFECT_API_URL"))}
         env |= {
             "MUTUALAID_DATABASE_URL": database_url,
             "MUTUALAID_DATA_DIR": folder,

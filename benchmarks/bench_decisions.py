@@ -11,11 +11,12 @@ benchmarks.approval_data (1 city, 7 county and 5,639 grassroots unions) and its 
 (unit officer) in each of --clients grassroots units spread over the counties, and a county reviewer (L2) in
 each county; per reviewer --tasks-per-client members of their unit, each with a hospitalisation claim in
 review that needs two levels (payout under the top-level threshold) and its open L1 task (a row from
-tasks.routing.task_row), written with raw bulk inserts, then ANALYZE (VACUUM ANALYZE on PostgreSQL).
+tasks.routing.new_task_values), written with raw bulk inserts, then ANALYZE (VACUUM ANALYZE on PostgreSQL).
 
-Timed: `python -m uvicorn api.main:app [--workers N]` in a separate process; --clients asyncio clients in this
-process, each with an httpx.AsyncClient and one keep-alive connection of its own and signed in as its
-reviewer, each approving its own tasks one after another (POST /api/tasks/{id}/decision
+Timed: the API as `mutualaid serve --workers N` runs it, in separate processes; --clients asyncio clients in
+this process, each with one keep-alive connection of its own (approval_data.RawClient, a lean HTTP/1.1 client,
+so that the load takes little of the two cores the server shares) and signed in as its reviewer, each
+approving its own tasks one after another (POST /api/tasks/{id}/decision
 {"outcome": "approve", "version": 1}): every decision completes the task, writes the Decision (four-eyes
 trigger) and audit rows, and opens the claim's L2 task at the county. The first --warmup seconds are not
 counted; the next --seconds are: decisions (HTTP 200) per second over the window, the median of its 5-second
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
@@ -42,13 +44,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
 from sqlalchemy import Engine, func, select
 
 from benchmarks.approval_data import (
     CLAIM_COLUMNS,
     TASK_COLUMNS,
     City,
+    RawClient,
     api_server,
     build_city,
     claim_row,
@@ -102,7 +104,7 @@ def populate(engine: Engine, clients: int, per_client: int, seed: int) -> Setup:
                 submitted=opened - timedelta(hours=1),
             )
         )  # fmt: skip
-        tasks.append(task_tuple(n, n, "hospitalisation", 1, city.org_of(unit, 1), city, opened))
+        tasks.append(task_tuple(n, n, "hospitalisation", 1, unit, city, opened))
         tasks_of[reviewers.l1_of_unit[unit.id]].append(n)
     write_rows(engine, "claim", CLAIM_COLUMNS, claims)
     write_rows(engine, "approval_task", TASK_COLUMNS, tasks)
@@ -139,18 +141,20 @@ async def drive(
 
     async def client(user_id: int, task_ids: list[int]) -> None:
         """One reviewer approving their tasks one after another on one keep-alive connection."""
-        headers = {"Authorization": f"Bearer {create_token(user_id)}"}
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=120) as http:
+        http = RawClient(base_url, {"Authorization": f"Bearer {create_token(user_id)}"})
+        body = json.dumps(BODY).encode()
+        try:
             for task_id in task_ids:
                 if time.perf_counter() >= stop_at:
                     return
                 began = time.perf_counter()
-                response = await http.post(f"/api/tasks/{task_id}/decision", json=BODY)
+                status, answer = await http.request("POST", f"/api/tasks/{task_id}/decision", body)
                 ended = time.perf_counter()
-                load.requests.append((ended - start, ended - began, response.status_code))
-                if response.status_code != 200 and len(load.errors) < 10:
-                    load.errors.append(f"task {task_id}: {response.status_code} {response.text[:300]}")
+                load.requests.append((ended - start, ended - began, status))
+                if status != 200 and len(load.errors) < 10:
+                    load.errors.append(f"task {task_id}: {status} {answer[:300].decode(errors='replace')}")
+        finally:
+            await http.close()
         load.exhausted += 1
 
     async def meter() -> None:

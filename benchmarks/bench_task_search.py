@@ -13,7 +13,7 @@ city (L3); then with raw bulk inserts the claims in review with their open tasks
 units, 30% L2 at the counties, 10% L3 at the city; the completed tasks of their earlier levels too), due
 moments spread over three weeks either side of now (the overdue ones reminded, and escalated once past their
 escalation moment), one open task in ten taken by a reviewer; and a history of decided claims whose tasks are
-all completed, up to --completed-tasks completed tasks in all. Every task row comes from tasks.routing.task_row.
+all completed, up to --completed-tasks completed tasks in all. Every task row comes from tasks.routing.new_task_values.
 
 Timed: one plan of searches, drawn evenly from the kinds a reviewer asks (the default queue at each level,
 later pages, overdue, a benefit type, a county reviewer narrowing to one of its units, the city approver
@@ -151,7 +151,7 @@ def populate(engine: Engine, *, members: int, open_tasks: int, completed_tasks: 
     ) -> tuple[Any, ...]:
         """A task of an earlier level, decided at `done` by a reviewer of its level (reminded if late)."""
         task = task_tuple(
-            rows.next_task(), claim_id, benefit, level, city.org_of(unit, level), city, opened,
+            rows.next_task(), claim_id, benefit, level, unit, city, opened,
             status="completed", version=2, completed_at=done, assignee_id=reviewers.pick(rng, city, unit, level),
         )  # fmt: skip
         counts["completed"] += 1
@@ -178,7 +178,7 @@ def populate(engine: Engine, *, members: int, open_tasks: int, completed_tasks: 
             extra |= {"status": "taken", "version": 2, "assignee_id": holder, "taken_at": created + timedelta(hours=1)}
             holders[level].add(holder or 0)
             counts["taken"] += 1
-        task = task_tuple(rows.next_task(), claim_id, benefit, level, city.org_of(unit, level), city, opened[level])
+        task = task_tuple(rows.next_task(), claim_id, benefit, level, unit, city, opened[level])
         task = _with(task, **extra)
         due, escalate = task[TASK_COLUMNS.index("due_at")], task[TASK_COLUMNS.index("escalate_at")]
         if due < now:

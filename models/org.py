@@ -18,6 +18,10 @@ class OrgLevel(StrEnum):
     GRASSROOTS = "grassroots"
 
 
+# The kind of org unit that decides at each approval level (DOMAIN 2.7): L1 grassroots, L2 county, L3 city.
+LEVEL_ORG = {1: OrgLevel.GRASSROOTS, 2: OrgLevel.COUNTY, 3: OrgLevel.CITY}
+
+
 class OrgUnit(SQLModel, table=True):
     """One union body. `path` is the materialised ancestry ('/1/4/27/') so a subtree is one LIKE."""
 

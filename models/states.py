@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -135,31 +136,68 @@ def change_status(
     entity = obj.__tablename__
     old = str(obj.status)
     check_transition(entity, old, to)
-    table = type(obj).__table__
-    stmt = (
-        update(table)
-        .where(table.c.id == obj.id, table.c.version == obj.version, table.c.status == old)
-        .values(status=str(to), version=table.c.version + 1, **dict(values or {}))
-    )
-    if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+    extra = dict(values or {})
+    stmt = _conditional_update(type(obj).__table__, tuple(sorted(extra)))
+    params = {"_id": obj.id, "_version": obj.version, "_old": old, "_to": str(to)}
+    params |= {f"_set_{column}": value for column, value in extra.items()}
+    if session.execute(stmt, params).rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"{entity} {obj.id} was changed by someone else; reload and try again")
     set_committed_value(obj, "status", str(to))
     set_committed_value(obj, "version", obj.version + 1)
     for column, value in (values or {}).items():
         set_committed_value(obj, column, value)
-    session.add(
-        AuditEvent(
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            entity_type=entity,
-            entity_id=obj.id,
-            action=action or f"{entity}.{to}",
-            from_state=old,
-            to_state=str(to),
-            reason=reason,
-            data=dict(data or {}),
+    _record(session, entity, obj.id, action or f"{entity}.{to}", actor, old, str(to), reason, data)
+
+
+@lru_cache(maxsize=256)
+def _conditional_update(table: Any, columns: tuple[str, ...]) -> Any:
+    """UPDATE table SET status, version + 1 and `columns` WHERE id, version and status are as read; built once
+    per table and set of columns, its values bound at execution."""
+    return (
+        update(table)
+        .where(
+            table.c.id == bindparam("_id"),
+            table.c.version == bindparam("_version"),
+            table.c.status == bindparam("_old"),
         )
+        .values(status=bindparam("_to"), version=table.c.version + 1, **{c: bindparam(f"_set_{c}") for c in columns})
     )
+
+
+def record_event(
+    session: Session,
+    obj: Any,
+    action: str,
+    *,
+    actor: Actor,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> None:
+    """Audit something that happened to `obj` without moving its status (e.g. a level approved)."""
+    status = str(obj.status)
+    _record(session, obj.__tablename__, obj.id, action, actor, status, status, reason, data)
+
+
+def _record(
+    session: Session,
+    entity: str,
+    entity_id: int,
+    action: str,
+    actor: Actor,
+    old: str | None,
+    to: str | None,
+    reason: str | None,
+    data: Mapping[str, Any] | None,
+) -> None:
+    """One audit row, written at once (one INSERT, no ORM object: this is on the path of every decision)."""
+    session.execute(
+        _AUDIT_INSERT,
+        {
+            "occurred_at": utcnow(), "actor_id": actor.user_id, "actor_label": actor.label, "entity_type": entity,
+            "entity_id": entity_id, "action": action, "from_state": old, "to_state": to, "reason": reason,
+            "data": dict(data or {}),
+        },
+    )  # fmt: skip
 
 
 def change_status_bulk(
@@ -217,6 +255,7 @@ def change_status_bulk(
 # Above this many distinct per-row reasons in one call, one executemany beats an INSERT ... SELECT per reason.
 MANY_REASONS = 32
 _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+_AUDIT_INSERT = insert(_AUDIT)  # one statement, compiled once
 _CONSTANT_COLUMNS = ("occurred_at", "actor_id", "actor_label", "entity_type", "action", "to_state", "reason", "data")
 
 

@@ -36,11 +36,17 @@ def migrate() -> None:
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
-    """Serve the API (OpenAPI docs at /docs)."""
-    import uvicorn
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes (PostgreSQL: about one per core)")] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every request (usually the reverse proxy does)")] = False,
+    reload: bool = False,
+) -> None:
+    """Serve the API (OpenAPI docs at /docs) with uvicorn, on uvloop and the httptools parser."""
+    from mutualaid.server import serve as serve_api
 
-    uvicorn.run("api.main:app", host=host, port=port, reload=reload)
+    serve_api(host=host, port=port, workers=workers, access_log=access_log, reload=reload)
 
 
 @app.command()

@@ -80,11 +80,12 @@ def _start(idempotency_key: str, prefect_settings: SettingsContext) -> None:
 def request_dispatch() -> None:
     """Ask the orchestrator to run the outbox dispatcher now; never raises, returns within DEADLINE_SECONDS."""
     try:
-        prefect_settings = _prefect_settings()
-        if prefect_settings is None:
-            return
+        # The bucket first: most calls end here, before Prefect (a heavy import, done once) is even looked at.
         bucket = int(time.time()) // COALESCE_SECONDS
         if not _first_in_bucket(bucket):
+            return
+        prefect_settings = _prefect_settings()
+        if prefect_settings is None:
             return
         # A new thread starts with empty context variables: no flow run or Prefect client of the caller leaks
         # into it, only the settings handed over (so the bounded timeouts above are the ones that apply).

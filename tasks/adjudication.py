@@ -37,7 +37,7 @@ from tasks.claims import facts_of
 from tasks.coverage import COVERING_STATUSES, covers, in_time, local_date
 from tasks.invoices import duplicate_invoice_reason, held_invoices
 from tasks.limits import usage_of
-from tasks.routing import OrgCache, level_org, task_row
+from tasks.routing import OrgCache, level_org, new_task_values
 
 CLAIM = Claim.__table__  # type: ignore[attr-defined]
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
@@ -256,19 +256,17 @@ def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTE
         for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
     }
     cache: OrgCache = {}
-    owner = {
-        unit.id: level_org(session=session, unit=unit, level=1, cache=cache)
-        for unit in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_({c.org_unit_id for c in claims})))
-    }
+    units = {u.id: u for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_({c.org_unit_id for c in claims})))}
+    owner = {unit_id: level_org(session=session, unit=unit, level=1, cache=cache) for unit_id, unit in units.items()}
     moved = set(
         change_status_bulk(
             session, Claim, [c.id for c in claims], ClaimStatus.IN_REVIEW, actor=actor, values={"current_level": 1}
         )
     )
     tasks = [
-        task_row(
+        new_task_values(
             claim_id=c.id, benefit_type=c.benefit_type, level=1, review_round=c.review_round, org=owner[c.org_unit_id],
-            rules=rules[c.policy_year_id], now=now,
+            unit_path=units[c.org_unit_id].path, rules=rules[c.policy_year_id], now=now,
         )
         for c in claims
         if c.id in moved

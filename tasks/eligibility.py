@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, case, cast, insert, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, case, cast, insert, literal, not_, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -36,6 +36,7 @@ from models.programmes import PolicyYear, Programme
 from models.rules import PolicyRules
 from models.states import SYSTEM, Actor, change_status_bulk, id_in
 from tasks.bar_list import barred_clause
+from tasks.deadlines import task_deadlines
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
@@ -283,11 +284,27 @@ def check_enrolments(
 
 def open_review_tasks(*, session: Session, enrolment_ids: list[int]) -> None:
     """One open eligibility review task per enrolment, at the unit it was made at, for the reviewers of that
-    unit's level (a county union's enrolments are reviewed by its county reviewers)."""
-    columns = ("kind", "enrolment_id", "level", "round", "org_unit_id", "org_path", "status", "version", "created_at")
+    unit's level (a county union's enrolments are reviewed by its county reviewers), due in that level's
+    working days of the enrolment's year."""
+    columns = (
+        "kind", "enrolment_id", "level", "round", "org_unit_id", "org_path", "unit_path", "status", "version",
+        "created_at", "due_at", "escalate_at",
+    )  # fmt: skip
     level_of_unit = case(
         (ORG_UNIT.c.level == str(OrgLevel.CITY), 3), (ORG_UNIT.c.level == str(OrgLevel.COUNTY), 2), else_=1
     )
+    now = utcnow()
+    years = set(
+        session.scalars(select(ENROLMENT.c.policy_year_id).where(id_in(session, ENROLMENT.c.id, enrolment_ids)))
+    )
+    deadlines = {
+        (year_id, level): task_deadlines(year.rules, level, now)
+        for year_id, year in year_rules(session=session, policy_year_ids=years).items()
+        for level in (1, 2, 3)
+    }
+    when = [(and_(ENROLMENT.c.policy_year_id == y, level_of_unit == lv), d) for (y, lv), d in deadlines.items()]
+    due = case(*[(c, literal(d[0], TASK.c.due_at.type)) for c, d in when], else_=None)
+    escalate = case(*[(c, literal(d[1], TASK.c.escalate_at.type)) for c, d in when], else_=None)
     session.execute(
         insert(TASK).from_select(
             columns,
@@ -298,9 +315,12 @@ def open_review_tasks(*, session: Session, enrolment_ids: list[int]) -> None:
                 literal(1, Integer),
                 ENROLMENT.c.org_unit_id,
                 ORG_UNIT.c.path,
+                ORG_UNIT.c.path,
                 cast(literal(str(TaskStatus.OPEN)), TASK.c.status.type),
                 literal(1, Integer),
-                literal(utcnow(), TASK.c.created_at.type),
+                literal(now, TASK.c.created_at.type),
+                due,
+                escalate,
             )
             .join_from(ENROLMENT, ORG_UNIT, ORG_UNIT.c.id == ENROLMENT.c.org_unit_id)
             .where(id_in(session, ENROLMENT.c.id, enrolment_ids))

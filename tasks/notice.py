@@ -200,7 +200,7 @@ def decide_objection(*, session: Session, task: ApprovalTask, decision: Decision
         session, claim, ClaimStatus.IN_REVIEW, actor=actor, reason=decision.reason, action="claim.review_again",
         values={"review_round": claim.review_round + 1, "notice_ends_at": None, "decided_at": None},
     )  # fmt: skip
-    open_task(session=session, claim=claim, level=1, now=now)
+    open_task(session=session, claim=claim, level=1, now=now, unit_path=task.unit_path)
 
 
 def _withdraw(

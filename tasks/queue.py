@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, and_, func, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from models.approvals import ApprovalTask, TaskKind, TaskStatus
+from models.approvals import OPEN_PREDICATE, ApprovalTask, TaskKind, TaskStatus
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.claims import Claim
 from models.errors import NotFound
-from models.org import OrgUnit
+from models.org import LEVEL_ORG, OrgUnit
 from models.users import User
 
 OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.TAKEN)
@@ -28,9 +28,9 @@ OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.TAKEN)
 
 @dataclass(frozen=True)
 class TaskRow:
-    """A task with what the queue shows of its claim."""
+    """A task (an ApprovalTask, or a row with its columns) with what the queue shows of its claim."""
 
-    task: ApprovalTask
+    task: Any
     claim_reference: str | None
     benefit_type: str | None
     payout_fen: int | None
@@ -79,29 +79,63 @@ def org_path_of(session: Session, org_unit_id: int | None) -> str | None:
 
 
 def visible_to(session: Session, user: User) -> ColumnElement[bool] | None:
-    """SQL: the tasks this user may see (their level, inside their subtree); None when they see none."""
-    path = org_path_of(session, user.org_unit_id)
-    if user.review_level is None or path is None:
+    """SQL: the tasks this user may see (their level, inside their subtree); None when they see none.
+
+    A reviewer who sits at their level's own kind of org unit (an L2 reviewer at a county union) sees exactly
+    the tasks of that unit: an equality, which the queue index answers in due order without a sort.
+    """
+    if user.review_level is None or user.org_unit_id is None:
         return None
-    return and_(col(ApprovalTask.level) == user.review_level, subtree_range(col(ApprovalTask.org_path), path))
+    found = session.exec(select(OrgUnit.path, OrgUnit.level).where(OrgUnit.id == user.org_unit_id)).first()
+    if found is None:
+        return None
+    path, org_level = found
+    at_own_level = LEVEL_ORG.get(user.review_level) == org_level
+    where = col(ApprovalTask.org_path) == path if at_own_level else subtree_range(col(ApprovalTask.org_path), path)
+    return and_(col(ApprovalTask.level) == user.review_level, where)
 
 
 def search_tasks(*, session: Session, user: User, search: TaskSearch) -> TaskPage:
-    """A page of the tasks this user may see that match the search, soonest due first, and the total."""
+    """A page of the tasks this user may see that match the search, soonest due first, and the total.
+
+    The page is found as ids first (read from the queue index alone), then the page's rows are loaded.
+    """
     scope = visible_to(session, user)
     if scope is None:
         return TaskPage([], 0)
-    conditions = [scope, col(ApprovalTask.status).in_([str(s) for s in search.statuses])]
-    conditions += _filters(session, user, search)
+    conditions = [scope, *_statuses(search.statuses), *_filters(session, user, search)]
     total = session.exec(select(func.count()).select_from(ApprovalTask).where(*conditions)).one()
-    page = session.exec(
-        select(ApprovalTask)
+    ids = session.exec(
+        select(ApprovalTask.id)
         .where(*conditions)
-        .order_by(col(ApprovalTask.due_at).is_(None), col(ApprovalTask.due_at), col(ApprovalTask.id))
+        .order_by(col(ApprovalTask.due_at), col(ApprovalTask.id))
         .limit(search.limit)
         .offset(search.offset)
     ).all()
-    return TaskPage(with_claims(session, list(page)), int(total))
+    return TaskPage(page_rows(session, [i for i in ids if i is not None]), int(total))
+
+
+def page_rows(session: Session, ids: list[int]) -> list[TaskRow]:
+    """The tasks of a page with their claims' reference and payout, in the order of `ids`, as plain rows."""
+    if not ids:
+        return []
+    task, claim = ApprovalTask.__table__, Claim.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa_select(task, claim.c.reference, claim.c.payout_fen)
+        .select_from(task.outerjoin(claim, claim.c.id == task.c.claim_id))
+        .where(task.c.id.in_(ids))
+    ).all()
+    by_id = {row.id: TaskRow(row, row.reference, row.benefit_type, row.payout_fen) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _statuses(statuses: tuple[TaskStatus, ...]) -> list[Any]:
+    """SQL for the asked statuses; open and taken ones through the queue's partial index (its text verbatim)."""
+    wanted = sorted({str(s) for s in statuses})
+    if not set(wanted) <= {str(s) for s in OPEN_STATUSES}:
+        return [col(ApprovalTask.status).in_(wanted)]
+    narrower = [col(ApprovalTask.status).in_(wanted)] if len(wanted) < len(OPEN_STATUSES) else []
+    return [text(OPEN_PREDICATE), *narrower]
 
 
 def _filters(session: Session, user: User, search: TaskSearch) -> list[Any]:
@@ -128,50 +162,26 @@ def _filters(session: Session, user: User, search: TaskSearch) -> list[Any]:
         path = org_path_of(session, search.org_unit_id)
         if path is None:
             raise NotFound(f"未找到单位 {search.org_unit_id}")
-        unit = aliased(OrgUnit)
-        claim_in_subtree = (
-            select(Claim.id)
-            .join(unit, unit.id == Claim.org_unit_id)  # type: ignore[arg-type]
-            .where(col(Claim.id) == col(ApprovalTask.claim_id), subtree_range(col(unit.path), path))
-            .correlate(ApprovalTask)
-            .exists()
-        )
-        # an eligibility task sits at the enrolment's own unit
-        enrolment_in_subtree = and_(
-            col(ApprovalTask.claim_id).is_(None), subtree_range(col(ApprovalTask.org_path), path)
-        )
-        conditions.append(or_(claim_in_subtree, enrolment_in_subtree))
+        conditions.append(subtree_range(col(ApprovalTask.unit_path), path))
     return conditions
 
 
-def with_claims(session: Session, tasks: list[ApprovalTask]) -> list[TaskRow]:
-    """Tasks with their claims' reference, benefit type and payout (one query for the page)."""
-    claim_ids = {t.claim_id for t in tasks if t.claim_id is not None}
-    claims = {}
-    if claim_ids:
-        claims = {
-            row[0]: row[1:]
-            for row in session.exec(
-                select(Claim.id, Claim.reference, Claim.benefit_type, Claim.payout_fen).where(
-                    col(Claim.id).in_(claim_ids)
-                )
-            ).all()
-        }
-    rows = []
-    for task in tasks:
-        reference, benefit, payout = claims.get(task.claim_id or 0, (None, None, None))
-        rows.append(TaskRow(task, reference, str(benefit) if benefit is not None else None, payout))
-    return rows
-
-
 def get_visible_task(*, session: Session, user: User, task_id: int, lock: bool = False) -> ApprovalTask:
-    """The task if this user may see it; NotFound otherwise (never reveal another unit's task)."""
-    scope = visible_to(session, user)
+    """The task if this user may see it; NotFound otherwise (never reveal another unit's task).
+
+    One query: the task by its key, its level, and its org path under the user's own (a prefix match is
+    fine for a single row; paths hold only digits and '/').
+    """
     task = None
-    if scope is not None:
-        stmt = select(ApprovalTask).where(ApprovalTask.id == task_id, scope)
+    if user.review_level is not None and user.org_unit_id is not None:
+        my_path = select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id).scalar_subquery()
+        stmt = select(ApprovalTask).where(
+            ApprovalTask.id == task_id,
+            ApprovalTask.level == user.review_level,
+            col(ApprovalTask.org_path).startswith(my_path, autoescape=False),
+        )
         if lock:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(of=ApprovalTask)  # type: ignore[arg-type]
         task = session.exec(stmt).first()
     if task is None:
         raise NotFound(f"未找到任务 {task_id}")

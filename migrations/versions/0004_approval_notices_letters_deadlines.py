@@ -6,8 +6,10 @@
 - approval_task: the org path it is scoped by (filled from org_unit), its benefit type (filled from the
   claim), the objection it decides, when it escalates and whether it was reminded or escalated. One review
   task per claim, round and level becomes a partial unique index, so that objection tasks (one per
-  objection) can sit beside it. A queue index serves the reviewer's search; the deadline sweep's indexes lead
-  with the status, so that years of decided tasks are never walked.
+  objection) can sit beside it. The claim's unit path is copied onto the task too (a queue filter). A partial
+  index over open and taken tasks serves the reviewer's queue in due order with its filters read in the
+  index; the lone index on level goes (a planner preferred it and read a whole level); the deadline sweep's
+  indexes lead with the status, so that years of decided tasks are never walked.
 - app_user.is_supervisor: overdue tasks are escalated to the level's supervisor.
 - decision: the four-eyes unique (claim, round, person) gives way to a trigger that refuses a decision by the
   claim's filer, by the member it belongs to, or by a person who decided the claim at another level; the
@@ -75,6 +77,7 @@ FOUR_EYES_DROP = {
     ],
 }
 REVIEW_ONLY = "kind = 'claim_review'"
+OPEN_ONLY = "status IN ('open', 'taken')"  # models.approvals.OPEN_PREDICATE at this revision
 
 
 def _dialect_statements(statements: dict[str, list[str]]) -> list[str]:
@@ -217,6 +220,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("escalated_to_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("unit_path", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True))
         batch.create_foreign_key("approval_task_objection_id_fkey", "objection", ["objection_id"], ["id"])
         batch.create_foreign_key("approval_task_escalated_to_id_fkey", "app_user", ["escalated_to_id"], ["id"])
         batch.drop_constraint("uq_task_claim_round_level", type_="unique")
@@ -228,6 +232,10 @@ def upgrade() -> None:
         "UPDATE approval_task SET benefit_type = (SELECT claim.benefit_type FROM claim "
         "WHERE claim.id = approval_task.claim_id) WHERE claim_id IS NOT NULL"
     )
+    op.execute(
+        "UPDATE approval_task SET unit_path = COALESCE((SELECT org_unit.path FROM claim JOIN org_unit "
+        "ON org_unit.id = claim.org_unit_id WHERE claim.id = approval_task.claim_id), org_path)"
+    )
     # An eligibility review belongs to the reviewers of its unit's level (a county union's to the county).
     op.execute(
         "UPDATE approval_task SET level = (SELECT CASE org_unit.level WHEN 'city' THEN 3 WHEN 'county' THEN 2 "
@@ -235,7 +243,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("approval_task") as batch:
         batch.alter_column("org_path", existing_type=sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False)
+        batch.alter_column("unit_path", existing_type=sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False)
         batch.drop_index("ix_approval_task_due_at")
+        batch.drop_index("ix_approval_task_level")
+        batch.create_index(
+            "ix_task_open_queue",
+            ["level", "org_path", "due_at", "id", "status", "kind", "benefit_type", "assignee_id", "unit_path",
+             "escalated_at"],
+            unique=False, sqlite_where=sa.text(OPEN_ONLY), postgresql_where=sa.text(OPEN_ONLY),
+        )  # fmt: skip
         batch.create_index("ix_task_due", ["status", "due_at"], unique=False)
         batch.create_index("ix_task_escalate", ["status", "escalate_at"], unique=False)
         batch.create_index("ix_task_queue", ["level", "status", "org_path", "due_at"], unique=False)
@@ -280,6 +296,8 @@ def downgrade() -> None:
         )
         batch.drop_index("uq_task_objection")
         batch.drop_index("ix_task_queue")
+        batch.drop_index("ix_task_open_queue", sqlite_where=sa.text(OPEN_ONLY), postgresql_where=sa.text(OPEN_ONLY))
+        batch.create_index("ix_approval_task_level", ["level"], unique=False)
         batch.drop_index("ix_task_escalate")
         batch.drop_index("ix_task_due")
         batch.create_index("ix_approval_task_due_at", ["due_at"], unique=False)
@@ -288,6 +306,7 @@ def downgrade() -> None:
     with op.batch_alter_table("approval_task") as batch:
         batch.drop_constraint("approval_task_escalated_to_id_fkey", type_="foreignkey")
         batch.drop_constraint("approval_task_objection_id_fkey", type_="foreignkey")
+        batch.drop_column("unit_path")
         batch.drop_column("escalated_to_id")
         batch.drop_column("escalated_at")
         batch.drop_column("reminded_at")

@@ -66,7 +66,7 @@ CLAIM_COLUMNS = (
     "decided_at", "rules_version",
 )  # fmt: skip
 TASK_COLUMNS = ("id", "kind", "claim_id", "level", "round", "org_unit_id", "status", "version", "assignee_id",
-                "created_at", "completed_at")  # fmt: skip
+                "created_at", "completed_at", "org_path", "unit_path")  # fmt: skip
 DECISION_COLUMNS = ("id", "task_id", "claim_id", "round", "level", "outcome", "reason", "decided_by",
                     "task_version", "decided_at")  # fmt: skip
 RECEIPT_COLUMNS = ("policy_year_id", "source", "payer", "payer_org_id", "amount_fen", "received_on", "reference",
@@ -112,6 +112,7 @@ def populate(engine: Engine, members: int, claims: int, seed: int) -> dict[str, 
         session.commit()
         ids["reviewer"] = reviewer.id or 0
         rules = session.get_one(PolicyYear, ids["policy_year"]).policy()
+        paths = dict(session.execute(text("SELECT id, path FROM org_unit")).tuples().all())
     rng = random.Random(seed)
     now = datetime.now(UTC)
     units = [ids["G11"], ids["G12"], ids["G21"], ids["G22"]]
@@ -134,7 +135,7 @@ def populate(engine: Engine, members: int, claims: int, seed: int) -> dict[str, 
     for i in range(0, members, BATCH):
         write_rows(engine, "member", MEMBER_COLUMNS, member_rows[i : i + BATCH])
         write_rows(engine, "enrolment", ENROLMENT_COLUMNS, enrolment_rows[i : i + BATCH])
-    written = decided_claims(rng, people, ids, rules, claims)
+    written = decided_claims(rng, people, ids, rules, claims, paths)
     for i in range(0, len(written.claims), BATCH):
         write_rows(engine, "claim", CLAIM_COLUMNS, written.claims[i : i + BATCH])
     write_rows(engine, "approval_task", TASK_COLUMNS, written.tasks)
@@ -161,8 +162,9 @@ def populate(engine: Engine, members: int, claims: int, seed: int) -> dict[str, 
 
 
 def decided_claims(rng: random.Random, people: list[Member], ids: dict[str, int], rules: PolicyRules,
-                   count: int) -> Written:  # fmt: skip
-    """`count` claims in filing order, each decided as adjudication and approval would have decided it."""
+                   count: int, paths: dict[int, str]) -> Written:  # fmt: skip
+    """`count` claims in filing order, each decided as adjudication and approval would have decided it (a task
+    carries its org unit's path, `paths`)."""
     written = Written()
     usage: dict[int, Usage] = defaultdict(Usage)
     invoices: list[tuple[str, str]] = []
@@ -201,7 +203,7 @@ def decided_claims(rng: random.Random, people: list[Member], ids: dict[str, int]
             status, reason = "rejected", "材料不实"
             task_id = len(written.tasks) + 1
             written.tasks.append((task_id, "claim_review", claim_id, 1, 1, who.unit_id, "completed", 2,
-                                  ids["reviewer"], now, now))  # fmt: skip
+                                  ids["reviewer"], now, now, paths[who.unit_id], paths[who.unit_id]))  # fmt: skip
             written.decisions.append((task_id, task_id, claim_id, 1, 1, "reject", reason, ids["reviewer"], 1, now))
         else:
             month = claim["admission_date"].month

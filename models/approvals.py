@@ -54,9 +54,6 @@ OUTCOMES_OF_KIND: dict[TaskKind, frozenset[Outcome]] = {
 }
 
 
-LEVEL_NAMES_ZH = {1: "初审（基层工会）", 2: "审核（县区总工会）", 3: "审批（市总工会）"}
-
-
 # The statuses of the queue's partial index, written out: a planner uses a partial index only for a query
 # whose condition it can see implies the index's, so the queries write this same text (tasks.queue).
 OPEN_PREDICATE = "status IN ('open', 'taken')"

@@ -112,7 +112,7 @@ def populate(engine: Engine, members: int, claims: int, seed: int) -> dict[str, 
         session.commit()
         ids["reviewer"] = reviewer.id or 0
         rules = session.get_one(PolicyYear, ids["policy_year"]).policy()
-        paths = dict(session.execute(text("SELECT id, path FROM org_unit")).tuples().all())
+        paths = {row[0]: row[1] for row in session.execute(text("SELECT id, path FROM org_unit"))}
     rng = random.Random(seed)
     now = datetime.now(UTC)
     units = [ids["G11"], ids["G12"], ids["G21"], ids["G22"]]

@@ -34,8 +34,10 @@ def fen_to_yuan(fen: int) -> Decimal:
 
 
 def format_yuan(fen: int) -> str:
-    """Fen as '1,234.56' for letters and pages."""
-    return f"{fen_to_yuan(fen):,.2f}"
+    """Fen as '1,234.56' for letters and pages (integer arithmetic: explanations format hundreds of
+    thousands of amounts in a run)."""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{'-' if fen < 0 else ''}{yuan:,}.{cents:02d}"
 
 
 def money_field(default: Any = 0, **kwargs: Any) -> Any:

@@ -35,6 +35,7 @@ from models.states import SYSTEM, Actor, change_status_bulk, id_in
 from tasks.benefits import calculate
 from tasks.claims import facts_of
 from tasks.coverage import COVERING_STATUSES, covers, in_time, local_date
+from tasks.deadlines import task_deadlines
 from tasks.invoices import duplicate_invoice_reason, held_invoices
 from tasks.limits import usage_of
 from tasks.routing import OrgCache, level_org, new_task_values
@@ -182,13 +183,7 @@ def _write(*, session: Session, columns: Sequence[str], rows: list[dict[str, Any
     if session.get_bind().dialect.name == "postgresql":
         # One statement for the chunk: the rows travel as one JSON document (an executemany of
         # thousands of UPDATEs costs several times more round trips and parsing).
-        fields = [column("claim_id", Integer), *(column(name, CLAIM.c[name].type) for name in columns)]
-        data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-        given = (
-            func.json_to_recordset(sql_cast(bindparam(None, data, type_=String), JSON))
-            .table_valued(*fields)
-            .render_derived(name="given", with_types=True)
-        )
+        given = _recordset(rows, [column("claim_id", Integer), *(column(name, CLAIM.c[name].type) for name in columns)])
         session.execute(
             update(CLAIM)
             .where(CLAIM.c.id == given.c.claim_id, CLAIM.c.status == ClaimStatus.SUBMITTED)
@@ -202,6 +197,35 @@ def _write(*, session: Session, columns: Sequence[str], rows: list[dict[str, Any
             rows,
         )
     _sync_loaded(session, {row["claim_id"]: {name: row[name] for name in columns} for row in rows})
+
+
+def _recordset(rows: list[dict[str, Any]], fields: list[Any]) -> Any:
+    """PostgreSQL: `rows` as a derived table `given` of `fields`, sent as one JSON document."""
+    data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+    return (
+        func.json_to_recordset(sql_cast(bindparam(None, data, type_=String), JSON))
+        .table_valued(*fields)
+        .render_derived(name="given", with_types=True)
+    )
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date):  # dates and timestamps, read back by their column's type
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys) into `table`: one INSERT ... SELECT from a JSON record set on
+    PostgreSQL (an executemany costs twice as much there), an executemany elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    given = _recordset(rows, [column(name, table.c[name].type) for name in names])
+    session.execute(insert(table).from_select(names, sa_select(*(given.c[name] for name in names))))
 
 
 def _sync_loaded(session: Session, values: Mapping[int, Mapping[str, Any]]) -> None:
@@ -255,6 +279,7 @@ def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTE
         py.id: py.policy()
         for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
     }
+    deadlines = {year_id: task_deadlines(year_rules, 1, now) for year_id, year_rules in rules.items()}
     cache: OrgCache = {}
     units = {u.id: u for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_({c.org_unit_id for c in claims})))}
     owner = {unit_id: level_org(session=session, unit=unit, level=1, cache=cache) for unit_id, unit in units.items()}
@@ -267,10 +292,10 @@ def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTE
         new_task_values(
             claim_id=c.id, benefit_type=c.benefit_type, level=1, review_round=c.review_round, org=owner[c.org_unit_id],
             unit_path=units[c.org_unit_id].path, rules=rules[c.policy_year_id], now=now,
+            deadlines=deadlines[c.policy_year_id],
         )
         for c in claims
         if c.id in moved
     ]  # fmt: skip
-    if tasks:
-        session.execute(insert(TASK), tasks)
+    insert_rows(session, TASK, tasks)
     return len(moved)

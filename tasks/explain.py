@@ -12,10 +12,6 @@ from typing import Any
 from models.base import format_yuan
 
 
-def _y(value: Any) -> str:
-    return format_yuan(int(value or 0))
-
-
 def _pct(value: Any) -> str:
     return f"{(Decimal(str(value)) * 100).normalize():f}%"
 
@@ -111,9 +107,13 @@ def describe(code: str, inputs: dict[str, Any], result_fen: int | None, language
     phrases = PHRASES.get(code)
     if phrases is None:
         return code
-    values: dict[str, Any] = {"result": _y(result_fen)}
+    values: dict[str, Any] = {"result": format_yuan(result_fen or 0)}
     for key, value in inputs.items():
-        values[MONEY_INPUTS.get(key, key)] = _y(value) if key in MONEY_INPUTS else value
+        name = MONEY_INPUTS.get(key)
+        if name is None:
+            values[key] = value
+        else:
+            values[name] = format_yuan(int(value or 0))
     if "ratio" in inputs:
         values["ratio"] = _pct(inputs["ratio"])
     values.setdefault("label_en", values.get("label", ""))

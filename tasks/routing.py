@@ -72,10 +72,12 @@ def new_task_values(
     now: datetime,
     kind: TaskKind = TaskKind.CLAIM_REVIEW,
     objection_id: int | None = None,
+    deadlines: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
     """The column values of a new open task (for one ORM object or a bulk insert): `org` is the deciding org
-    unit (id, path), `unit_path` the path of the claim's own unit."""
-    due, escalate = task_deadlines(rules, level, now)
+    unit (id, path), `unit_path` the path of the claim's own unit; `deadlines` are task_deadlines(rules,
+    level, now) when the caller opens many tasks at once and has worked them out."""
+    due, escalate = deadlines or task_deadlines(rules, level, now)
     return {
         "kind": kind.value,
         "claim_id": claim_id,

@@ -19,15 +19,18 @@ from sqlmodel import Session, col, select
 
 from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskStatus
 from models.audit import AuditEvent
+from models.base import as_utc
 from models.claims import Claim, ClaimInput, ClaimStatus
 from models.claims_enums import BenefitType, DocumentType
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.members import EmploymentStatus, Member, Sex
+from models.programmes import PolicyYear
 from models.states import Actor
 from mutualaid.storage.base import ObjectStore
 from tasks.adjudication import adjudicate_claims, route_claims
 from tasks.approval import decide
 from tasks.benefits import CAP_REACHED
+from tasks.deadlines import task_deadlines
 from tasks.eligibility import check_enrolments, pending_enrolment_ids
 from tasks.programmes import change_rules, merged_rules, open_policy_year
 from tasks.registration import import_roster
@@ -460,6 +463,12 @@ def test_a_chunk_updates_the_claims_this_session_holds_and_routes_by_unit(
     assert tasks[a.id].org_unit_id == world.units[0].id
     assert tasks[b.id].org_unit_id == world.units[2].id
     assert all(t.level == 1 and t.status == TaskStatus.OPEN and t.due_at is not None for t in tasks.values())
+    # the columns written in bulk are those open_task writes for one claim: paths, benefit type, deadlines
+    rules = session.get_one(PolicyYear, a.policy_year_id).policy()
+    for claim, unit in ((a, world.units[0]), (b, world.units[2])):
+        task = tasks[claim.id]
+        assert (task.org_path, task.unit_path, task.benefit_type) == (unit.path, unit.path, claim.benefit_type)
+        assert (as_utc(task.due_at), as_utc(task.escalate_at)) == task_deadlines(rules, 1, as_utc(task.created_at))
     events = session.exec(
         select(AuditEvent.entity_id, AuditEvent.to_state).where(
             AuditEvent.entity_type == "claim", AuditEvent.to_state != ClaimStatus.SUBMITTED

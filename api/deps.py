@@ -3,10 +3,15 @@
 The session belongs to the request: a route that writes calls `session.commit()` itself before it
 returns; whatever was not committed is rolled back as soon as the route function is done, success or error.
 
-On SQLite a writing request holds the database's one write lock from its first statement to its end, across
-the several worker threads FastAPI runs its dependencies, route and clean-up in. Writers therefore queue on
-the event loop (`sqlite_writer`) before they take a thread: queued in threads instead, fifty writers at once
-filled every thread while the lock holder waited for one to finish in, and all of them timed out.
+A request holds its database connection from its first statement until its session is closed, and in
+between it waits for a worker thread more than once (FastAPI validates a route's answer in one). Were it to
+take a thread first and a connection second, fifty requests at once could hold every connection while the
+few threads all waited for one, until the pool timed out. So a request first queues on the event loop for a
+connection slot (`connection_slot`: as many requests at once as the pool has connections for, two each),
+and only then takes threads; a thread never waits for a connection.
+
+On SQLite a writing request also holds the database's one write lock from its first statement to its end, so
+writers queue on the event loop for it too, for the same reason.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Request, status
@@ -23,7 +29,7 @@ from sqlmodel import Session
 from models.errors import Forbidden
 from models.programmes import PolicyYear
 from models.users import Role, User
-from mutualaid.db import get_engine, is_sqlite, reading
+from mutualaid.db import get_engine, is_sqlite, pool_capacity, reading
 from mutualaid.security import read_token
 from mutualaid.storage import ObjectStore, get_store
 from tasks.programmes import get_policy_year
@@ -36,24 +42,39 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=Fals
 READ_METHODS = ("GET", "HEAD")
 
 
-async def sqlite_writer(request: Request) -> AsyncIterator[None]:
-    """On SQLite, let one writing request of this process at a time into the worker threads."""
-    if request.method in READ_METHODS or not is_sqlite(get_engine()):
-        yield
-        return
-    locks = _WRITERS.setdefault(request.app, weakref.WeakKeyDictionary())
-    loop = asyncio.get_running_loop()  # a lock belongs to one event loop; a test client may bring another
-    async with locks.setdefault(loop, asyncio.Lock()):
-        yield
+SESSIONS_PER_REQUEST = 2  # the most any route opens: the signed-in user's session and a read-only one
 
 
-_WRITERS: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]] = (
+async def connection_slot(request: Request) -> AsyncIterator[None]:
+    """Wait on the event loop, holding no thread, until this request may use the database (see the module
+    docstring): a connection slot, and on SQLite, for a writing request, the write lock."""
+    engine = get_engine()
+    gates = _GATES.setdefault(request.app, weakref.WeakKeyDictionary())
+    loop = asyncio.get_running_loop()  # asyncio primitives belong to one event loop; a test client may bring another
+    if loop not in gates:
+        gates[loop] = _Gates(asyncio.Semaphore(max(1, pool_capacity(engine) // SESSIONS_PER_REQUEST)), asyncio.Lock())
+    gate = gates[loop]
+    async with gate.slots:
+        if request.method in READ_METHODS or not is_sqlite(engine):
+            yield
+            return
+        async with gate.writer:
+            yield
+
+
+@dataclass
+class _Gates:
+    slots: asyncio.Semaphore
+    writer: asyncio.Lock
+
+
+_GATES: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def get_session(
-    request: Request, _writer: Annotated[None, Depends(sqlite_writer, scope="function")]
+    request: Request, _slot: Annotated[None, Depends(connection_slot, scope="function")]
 ) -> Iterator[Session]:
     """A session for one request; rolled back and closed when the route returns (commits are explicit).
 
@@ -71,7 +92,7 @@ def get_session(
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_read_session() -> Iterator[Session]:
+def get_read_session(_slot: Annotated[None, Depends(connection_slot, scope="function")]) -> Iterator[Session]:
     """A session that only reads, whatever the method (e.g. a POST that computes and files nothing)."""
     session = Session(reading(get_engine()), expire_on_commit=False)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, create_engine
 
 READ_ONLY = "mutualaid_read_only"
@@ -21,6 +22,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # connections enough for the requests the API lets in at once (api.deps.connection_slot)
+            kwargs.setdefault("pool_size", 20)
+            kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -78,6 +82,18 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 def reading(engine: Engine) -> Engine:
     """The same engine for work that only reads: on SQLite its transactions do not take the write lock."""
     return engine.execution_options(**{READ_ONLY: True})
+
+
+UNBOUNDED = 1_000_000
+
+
+def pool_capacity(engine: Engine) -> int:
+    """How many connections the engine's pool hands out at once (its size and overflow)."""
+    pool = engine.pool
+    overflow = getattr(pool, "_max_overflow", -1)  # a QueuePool's; it has no public reader
+    if isinstance(pool, QueuePool) and overflow >= 0:
+        return pool.size() + overflow
+    return UNBOUNDED  # a pool that opens what it is asked for
 
 
 def is_sqlite(engine: Engine) -> bool:

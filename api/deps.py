@@ -26,13 +26,13 @@ from fastapi import Depends, Header, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
+from core.db import get_engine, is_sqlite, pool_capacity, reading
+from core.security import read_token
+from core.storage import ObjectStore, get_store
 from models.errors import Forbidden
 from models.programmes import PolicyYear
 from models.users import Role, User
-from mutualaid.db import get_engine, is_sqlite, pool_capacity, reading
-from mutualaid.security import read_token
-from mutualaid.storage import ObjectStore, get_store
-from tasks.programmes import get_policy_year
+from tasks.common.programmes import get_policy_year
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; a larger one can only be "not found"
 

@@ -14,8 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 
+from core.storage import ObjectStoreUnavailable
 from models.errors import Conflict, DomainError, Forbidden, NotFound, RateLimited, ValidationFailed
-from mutualaid.storage import ObjectStoreUnavailable
 
 # Most specific first: InvalidTransition is a Conflict, RosterFileError a ValidationFailed.
 DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (

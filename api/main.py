@@ -27,7 +27,7 @@ from api.routes import (
     users,
     what_if,
 )
-from mutualaid.settings import get_settings
+from core.settings import get_settings
 
 TITLE = "工会职工医疗互助保障 API"
 

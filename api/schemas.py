@@ -11,7 +11,7 @@ from api.deps import MAX_ID
 from models.approvals import TaskPublic
 from models.errors import ValidationFailed
 from models.funds import FundSource
-from tasks.funds import parse_yuan
+from tasks.funds.ledger import parse_yuan
 
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_\-]+$")]
 Year = Annotated[int, Field(ge=2000, le=2100)]

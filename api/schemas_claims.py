@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from models.base import as_utc
 from models.claims import Claim, ClaimDocument
-from tasks.labels import label
+from tasks.common.labels import label
 
 
 class MissingDocumentPublic(BaseModel):

@@ -26,11 +26,11 @@ from models.base import as_utc, format_yuan, utcnow
 from models.claims import Claim
 from models.funds import FundReceipt, FundSource
 from models.publications import Publication, PublicationPublic, PublishedFile, PublishedFilePublic
-from tasks.approval import level_name
-from tasks.explain import render_steps
-from tasks.funds import FundFigures, UnitReconciliation
-from tasks.labels import label
-from tasks.queue import TaskRow
+from tasks.approval.decisions import level_name
+from tasks.approval.queue import TaskRow
+from tasks.claims.explain import render_steps
+from tasks.common.labels import label
+from tasks.funds.ledger import FundFigures, UnitReconciliation
 
 
 def utc(value: datetime | None) -> datetime | None:

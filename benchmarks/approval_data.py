@@ -3,9 +3,9 @@ the API server they load from a process of their own.
 
 The city (DOMAIN): one city union, 7 county unions and 5,639 grassroots unions, written with raw bulk inserts
 (benchmarks.bench_eligibility.write_rows: executemany on SQLite, COPY on PostgreSQL) with the materialised
-paths tasks.orgs.create_org_unit gives ('/1/2/9/'); the programme and its policy year go through
-tasks.programmes. Task rows start from tasks.routing.new_task_values, so their org path, benefit type and deadlines
-are exactly what routing writes.
+paths tasks.common.orgs.create_org_unit gives ('/1/2/9/'); the programme and its policy year go through
+tasks.common.programmes. Task rows start from tasks.approval.routing.new_task_values, so their org path,
+benefit type and deadlines are exactly what routing writes.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from sqlmodel import Session
 
 from benchmarks.bench_eligibility import person, write_rows
 from benchmarks.claims_data import ENROLMENT_COLUMNS, HOSPITALS, LISTED, MEMBER_COLUMNS, TIERS, UNLISTED
+from core.security import hash_password
+from core.settings import get_settings
 from models.org import OrgUnit
 from models.rules import PolicyRules
-from mutualaid.security import hash_password
-from mutualaid.settings import get_settings
-from tasks.programmes import create_programme, open_policy_year
-from tasks.routing import new_task_values
+from tasks.approval.routing import new_task_values
+from tasks.common.programmes import create_programme, open_policy_year
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTIES = 7
@@ -88,7 +88,7 @@ class City:
     year: int
 
     def org_of(self, unit: Unit, level: int) -> tuple[int, str]:
-        """The (id, path) deciding `level` for a claim of `unit`, as tasks.routing.level_org finds it."""
+        """The (id, path) deciding `level` for a claim of `unit`, as tasks.approval.routing.level_org finds it."""
         return {1: (unit.id, unit.path), 2: self.counties[unit.county], 3: self.city}[level]
 
 
@@ -110,7 +110,7 @@ class Reviewers:
 
 
 def build_city(engine: Engine, year: int) -> City:
-    """The org tree (raw rows, ids 1, 2-8, 9-5647) and the programme's policy year (through tasks.programmes)."""
+    """The org tree (raw rows, ids 1, 2-8, 9-5647) and the programme's policy year (through tasks.common.programmes)."""
     rows: list[tuple[Any, ...]] = [(1, "C01", "示范市总工会", "city", None, "/1/", None)]
     counties = [(2 + c, f"/1/{2 + c}/") for c in range(COUNTIES)]
     rows += [
@@ -232,8 +232,8 @@ def task_tuple(
     opened: datetime,
     **extra: Any,
 ) -> tuple[Any, ...]:
-    """A task row as tasks.routing.new_task_values makes it for a claim of `unit` (opened at `opened`), with `extra`
-    columns changed."""
+    """A task row as tasks.approval.routing.new_task_values makes it for a claim of `unit` (opened at `opened`),
+    with `extra` columns changed."""
     values = new_task_values(
         claim_id=claim_id, benefit_type=benefit, level=level, review_round=1, org=city.org_of(unit, level),
         unit_path=unit.path, rules=city.rules, now=opened,

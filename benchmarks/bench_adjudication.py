@@ -14,7 +14,7 @@ thousand), ~8% critical illness (some diagnoses not on the list), ~7% special ha
 invoice number of an earlier claim at the same hospital, ~1% are filed more than 365 days after
 discharge, and a few fall outside coverage.
 
-Timed: the claims flow then the approval flow, without Prefect. tasks.adjudication.submitted_claim_ids
+Timed: the claims flow then the approval flow, without Prefect. tasks.claims.adjudication.submitted_claim_ids
 pages the ids and each chunk goes to adjudicate_claims (then, in the second phase, route_claims) in a
 session and transaction of its own, committed per chunk. Each run repeats the whole thing on a fresh
 database; the figures are the medians over the runs (every run's figures are printed too).
@@ -45,7 +45,7 @@ from models.approvals import ApprovalTask
 from models.audit import AuditEvent
 from models.claims import Claim
 from models.states import Actor
-from tasks.adjudication import adjudicate_claims, route_claims, submitted_claim_ids
+from tasks.claims.adjudication import adjudicate_claims, route_claims, submitted_claim_ids
 
 YEAR = 2026
 BATCH = 50_000  # rows per setup insert batch

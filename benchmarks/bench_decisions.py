@@ -11,7 +11,7 @@ benchmarks.approval_data (1 city, 7 county and 5,639 grassroots unions) and its 
 (unit officer) in each of --clients grassroots units spread over the counties, and a county reviewer (L2) in
 each county; per reviewer --tasks-per-client members of their unit, each with a hospitalisation claim in
 review that needs two levels (payout under the top-level threshold) and its open L1 task (a row from
-tasks.routing.new_task_values), written with raw bulk inserts, then ANALYZE (VACUUM ANALYZE on PostgreSQL).
+tasks.approval.routing.new_task_values), written with raw bulk inserts, then ANALYZE (VACUUM ANALYZE on PostgreSQL).
 
 Timed: the API as `mutualaid serve --workers N` runs it, in separate processes; --clients asyncio clients in
 this process, each with one keep-alive connection of its own (approval_data.RawClient, a lean HTTP/1.1 client,
@@ -64,9 +64,9 @@ from benchmarks.approval_data import (
 )
 from benchmarks.bench_eligibility import write_rows
 from benchmarks.common import database_url, emit, environment, fresh_database, latency_ms, peak_rss_mb, timed
+from core.security import create_token
 from models.approvals import ApprovalTask, Decision
 from models.claims import Claim
-from mutualaid.security import create_token
 
 TARGET_PER_SECOND = 200.0
 WINDOW_SECONDS = 5

@@ -2,8 +2,8 @@
 
     python benchmarks/bench_eligibility.py [--rows 1000000] [--db sqlite|postgresql] [--chunk 10000] [--workers 1]
 
-Setup (not timed): a fresh database with an org tree and a 2026 programme year built with tasks.orgs and
-tasks.programmes (region: the subtrees of counties X01 and X02), then N members and N registered
+Setup (not timed): a fresh database with an org tree and a 2026 programme year built with tasks.common.orgs and
+tasks.common.programmes (region: the subtrees of counties X01 and X02), then N members and N registered
 enrolments written with raw bulk inserts (executemany on SQLite, COPY on PostgreSQL, then ANALYZE as
 autovacuum would). The members have birth dates spread over 1940-2013 (some too old or too young on the
 reference day, some exactly on a boundary), about a quarter are retired, 0.1% are flagged barred on the
@@ -11,8 +11,8 @@ member row and 0.1% are on the programme's bar list (a few of those entries lift
 to a unit outside the region, and 0.2% are enrolled at a county union (not grassroots: needs review).
 Registration times are on both sides of the year's start, so both reference days are exercised.
 
-Timed: the eligibility flow's path without Prefect. tasks.eligibility.pending_enrolment_ids pages the
-year's registered ids, and each chunk goes to tasks.eligibility.check_enrolments (with the year, as the
+Timed: the eligibility flow's path without Prefect. tasks.eligibility.checks.pending_enrolment_ids pages the
+year's registered ids, and each chunk goes to tasks.eligibility.checks.check_enrolments (with the year, as the
 flow's task calls it) in a session and transaction of its own, committed per chunk. --workers 1 (the
 default) checks one chunk after another; --workers N checks N at once on threads, as the flow's task
 runner does. The outcome counts are read back from the database afterwards.
@@ -38,10 +38,10 @@ from models.enrolments import Enrolment
 from models.org import OrgLevel
 from models.rules import PolicyRules
 from models.states import Actor
-from tasks.eligibility import EligibilityCounts, check_enrolments, pending_enrolment_ids
-from tasks.idcard import make_id_number
-from tasks.orgs import create_org_unit
-from tasks.programmes import create_programme, open_policy_year
+from tasks.common.idcard import make_id_number
+from tasks.common.orgs import create_org_unit
+from tasks.common.programmes import create_programme, open_policy_year
+from tasks.eligibility.checks import EligibilityCounts, check_enrolments, pending_enrolment_ids
 
 YEAR = 2026
 BATCH = 50_000  # rows per setup insert batch

@@ -1,4 +1,4 @@
-"""Payout calculation speed: claims per second through tasks.benefits.calculate with the default rules.
+"""Payout calculation speed: claims per second through tasks.claims.benefits.calculate with the default rules.
 
     python benchmarks/bench_payout.py [--rows 100000] [--repeat 5]
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import emit, environment, median_seconds, parse_args, peak_rss_mb
 from models.claims_enums import BenefitType
 from models.rules import PolicyRules
-from tasks.benefits import ClaimFacts, calculate
+from tasks.claims.benefits import ClaimFacts, calculate
 
 LISTED = ("C34.9", "C50.9", "I21.0", "I63.9", "N18.5", "Z94.0")
 UNLISTED = ("J18.9", "K35.8", "S72.0", "E11.9")

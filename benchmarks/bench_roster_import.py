@@ -3,11 +3,11 @@
     python benchmarks/bench_roster_import.py [--rows 1000000] [--db sqlite|postgresql] [--format csv|xlsx]
                                              [--chunk 5000]
 
-A seeded roster of N rows (valid, unique ID numbers from tasks.idcard.make_id_number with varied birth
+A seeded roster of N rows (valid, unique ID numbers from tasks.common.idcard.make_id_number with varied birth
 dates; about 3% bad rows of several kinds) is written to a file (CSV in UTF-8 with BOM as Excel saves it,
-or .xlsx with phone numbers stored as numbers), then imported with tasks.registration.import_roster
+or .xlsx with phone numbers stored as numbers), then imported with tasks.registration.enrolment.import_roster
 (commit_each_chunk=True, reading the open file) into a fresh database holding an org tree and a programme
-year built with tasks.orgs and tasks.programmes. That is the timed figure: reading, validation, duplicate
+year built with tasks.common.orgs and tasks.common.programmes. That is the timed figure: reading, validation, duplicate
 checks and the database work, wall clock. Peak RSS is taken right after it (the file is written streaming).
 
 Beside it, the valid rows go into other fresh databases as raw bulk inserts of members and enrolments with
@@ -52,11 +52,11 @@ from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.members import Member
 from models.org import OrgLevel
 from models.programmes import PolicyYear
-from tasks.idcard import make_id_number
-from tasks.orgs import create_org_unit
-from tasks.programmes import create_programme, open_policy_year
-from tasks.registration import import_roster
-from tasks.roster import RosterRow, iter_roster
+from tasks.common.idcard import make_id_number
+from tasks.common.orgs import create_org_unit
+from tasks.common.programmes import create_programme, open_policy_year
+from tasks.registration.enrolment import import_roster
+from tasks.registration.roster import RosterRow, iter_roster
 
 HEADER = ("姓名", "身份证号", "手机号", "在职状态", "单位编码", "银行卡号", "开户银行")
 UNITS = ("G11", "G12", "G21", "G22")  # the grassroots unions of build_programme_year
@@ -140,7 +140,7 @@ def write_xlsx(path: Path, count: int) -> None:
 
 def build_programme_year(session: Session) -> tuple[PolicyYear, dict[str, int]]:
     """A city union, two counties, four grassroots unions and an open 2026 programme year, through the
-    product's services (tasks.orgs, tasks.programmes); (policy year, grassroots unit code → id)."""
+    product's services (tasks.common.orgs, tasks.common.programmes); (policy year, grassroots unit code → id)."""
     city = create_org_unit(session=session, code="C01", name="示范市总工会", level=OrgLevel.CITY)
     units: dict[str, int] = {}
     for c in (1, 2):

@@ -13,12 +13,13 @@ city (L3); then with raw bulk inserts the claims in review with their open tasks
 units, 30% L2 at the counties, 10% L3 at the city; the completed tasks of their earlier levels too), due
 moments spread over three weeks either side of now (the overdue ones reminded, and escalated once past their
 escalation moment), one open task in ten taken by a reviewer; and a history of decided claims whose tasks are
-all completed, up to --completed-tasks completed tasks in all. Every task row comes from tasks.routing.new_task_values.
+all completed, up to --completed-tasks completed tasks in all. Every task row comes from
+tasks.approval.routing.new_task_values.
 
 Timed: one plan of searches, drawn evenly from the kinds a reviewer asks (the default queue at each level,
 later pages, overdue, a benefit type, a county reviewer narrowing to one of its units, the city approver
 narrowing to a county, assigned=me, status=taken), each as a random reviewer of its level. The plan runs
-three times after a warm-up: in-process (tasks.queue.search_tasks in a session of its own per search, as the
+three times after a warm-up: in-process (tasks.approval.queue.search_tasks in a session of its own per search, as the
 route does), then through the API served by `python -m uvicorn api.main:app` in a separate process, one
 request at a time on a keep-alive httpx client, then from --concurrency clients at once (a thread and a
 client each). Latencies are end to end per request (ms: p50, p95, p99, max), overall and per kind; every
@@ -65,11 +66,11 @@ from benchmarks.approval_data import (
 )
 from benchmarks.bench_eligibility import write_rows
 from benchmarks.common import database_url, emit, environment, fresh_database, latency_ms, peak_rss_mb, timed
+from core.db import reading
+from core.security import create_token
 from models.approvals import ApprovalTask, TaskStatus
 from models.users import User
-from mutualaid.db import reading
-from mutualaid.security import create_token
-from tasks.queue import OPEN_STATUSES, TaskSearch, search_tasks
+from tasks.approval.queue import OPEN_STATUSES, TaskSearch, search_tasks
 
 TARGET_P95_MS = 50.0
 BATCH = 50_000
@@ -256,7 +257,7 @@ class Query:
         return {k: v for k, v in found.items() if v is not None}
 
     def search(self) -> TaskSearch:
-        """The same search for tasks.queue.search_tasks."""
+        """The same search for tasks.approval.queue.search_tasks."""
         return TaskSearch(
             statuses=(TaskStatus(self.status),) if self.status else OPEN_STATUSES, overdue=self.overdue,
             benefit_type=self.benefit_type, org_unit_id=self.org_unit_id, assigned=self.assigned,
@@ -341,7 +342,7 @@ def load_users(engine: Engine, plan: list[Query]) -> dict[int, User]:
 
 
 def run_in_process(engine: Engine, users: dict[int, User], plan: list[Query]) -> list[Sample]:
-    """Each search through tasks.queue.search_tasks, in a read-only session of its own."""
+    """Each search through tasks.approval.queue.search_tasks, in a read-only session of its own."""
     reader = reading(engine)
     samples = []
     for query in plan:

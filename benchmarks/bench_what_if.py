@@ -11,12 +11,12 @@ on SQLite, COPY on PostgreSQL, then ANALYZE): the members and their enrolments (
 (costs from a few hundred yuan to a few hundred thousand), ~8% critical illness (some diagnoses not on the
 list), ~7% special hardship; ~1% reuse an earlier invoice at the same hospital, ~1% are filed more than 365
 days after discharge, ~2% fall before their cover starts. Each claim is decided as the services would have
-decided it, in filing order, under the year's rules (tasks.benefits.calculate with the member's running
+decided it, in filing order, under the year's rules (tasks.claims.benefits.calculate with the member's running
 usage): refused with the reason, or granted; ~2% of the granted are then rejected by a reviewer (with
 their approval task and decision). Granted claims are paid (events up to August), approved and in notice
 (September, October) or still in review (later). The fund holds the contributions and a union subsidy.
 
-Timed: tasks.what_if.simulate in a session on tasks.what_if.reading_snapshot (as the API and CLI run it)
+Timed: tasks.claims.what_if.simulate in a session on tasks.claims.what_if.reading_snapshot (as the API and CLI run it)
 with the issue's example changes (ratio 75 %, annual cap 30,000), `--repeat` times on the same database;
 the figure is the median. Then once more without changes, which must reproduce the actual payouts.
 """
@@ -42,16 +42,16 @@ from sqlmodel import Session
 from benchmarks.bench_eligibility import build_world, person, write_rows
 from benchmarks.claims_data import ENROLMENT_COLUMNS, HOSPITALS, LISTED, MEMBER_COLUMNS, TIERS, UNLISTED
 from benchmarks.common import emit, environment, fresh_database, peak_rss_mb, per_second, timed
+from core.db import reading_snapshot
 from models.funds import FundAccount
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
 from models.users import Role, UserCreate
 from models.what_if import WhatIfReport
-from mutualaid.db import reading_snapshot
-from tasks.benefits import ClaimFacts, calculate
-from tasks.limits import Usage
-from tasks.users import create_user
-from tasks.what_if import simulate
+from tasks.claims.benefits import ClaimFacts, calculate
+from tasks.claims.limits import Usage
+from tasks.claims.what_if import simulate
+from tasks.common.users import create_user
 
 YEAR = 2026
 BATCH = 50_000  # rows per setup insert batch

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table
-from mutualaid.db import make_engine
+from core.db import make_engine
 
 PG_ADMIN_URL = os.environ.get("MUTUALAID_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

@@ -1,1 +1,1 @@
-"""Prefect flows: one per step of the programme, plus the cycle that chains them for a demo."""
+"""Prefect flows: one per step of the programme, plus the dispatcher and the sweeps that run on a schedule."""

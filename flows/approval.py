@@ -14,13 +14,13 @@ from prefect import flow
 from sqlalchemy import func
 from sqlmodel import select
 
+from core.db import session_scope
 from flows.common import chunk_size, chunk_task, id_chunks, report
 from models.approvals import ApprovalTask, TaskStatus
 from models.base import utcnow
 from models.states import Actor
-from mutualaid.db import session_scope
-from tasks.adjudication import route_claims, submitted_claim_ids
-from tasks.deadlines import escalate_overdue, remind_overdue
+from tasks.approval.deadlines import escalate_overdue, remind_overdue
+from tasks.claims.adjudication import route_claims, submitted_claim_ids
 
 FLOW_ACTOR = Actor(None, "flow:approval")
 SWEEP_ACTOR = Actor(None, "flow:deadline-sweep")

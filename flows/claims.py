@@ -6,12 +6,12 @@ from typing import Any
 
 from prefect import flow
 
+from core.db import session_scope
+from core.storage import get_store
 from flows.common import chunk_size, chunk_task, id_chunks, report
 from models.states import Actor
-from mutualaid.db import session_scope
-from mutualaid.storage import get_store
-from tasks.adjudication import adjudicate_claims, submitted_claim_ids
-from tasks.intake import file_intakes, intake_folders
+from tasks.claims.adjudication import adjudicate_claims, submitted_claim_ids
+from tasks.claims.intake import file_intakes, intake_folders
 
 FLOW_ACTOR = Actor(None, "flow:claims")
 INTAKE_CHUNK = 500  # claim folders per task run (each carries several document files)

@@ -13,10 +13,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NONE
 
+from core.db import session_scope
+from core.settings import get_settings
 from models.programmes import PolicyYear
-from mutualaid.db import session_scope
-from mutualaid.settings import get_settings
-from tasks.programmes import get_policy_year
+from tasks.common.programmes import get_policy_year
 
 # Task runs hold database rows, not results worth caching: no cache, no persisted results.
 chunk_task = task(cache_policy=NONE, persist_result=False)  # type: ignore[call-overload]

@@ -9,15 +9,15 @@ from typing import Any
 from prefect import flow
 from sqlmodel import select
 
+from core.db import session_scope
+from core.storage import get_store
 from flows.common import chunk_size, chunk_task, policy_year_of, report
 from models.base import format_yuan, utcnow
 from models.payments import BatchStatus, PaymentBatch
 from models.states import Actor
-from mutualaid.db import session_scope
-from mutualaid.storage import get_store
-from tasks.disbursement import create_batch
-from tasks.notice import release_notices
-from tasks.settlement import import_bank_results
+from tasks.approval.notice import release_notices
+from tasks.disbursement.batches import create_batch
+from tasks.disbursement.settlement import import_bank_results
 
 FLOW_ACTOR = Actor(None, "flow:disbursement")
 BANK_RESULTS = "bank/results"  # where the bank's result files arrive: bank/results/<batch_no>.csv

@@ -7,12 +7,12 @@ from typing import Any
 
 from prefect import flow
 
+from core.db import session_scope
+from core.storage import get_store
 from flows.common import chunk_task, policy_year_of, report
 from models.base import utcnow
 from models.states import Actor
-from mutualaid.db import session_scope
-from mutualaid.storage import get_store
-from tasks.disclosure import SHANGHAI, publish_disclosure
+from tasks.disclosure.figures import SHANGHAI, publish_disclosure
 
 FLOW_ACTOR = Actor(None, "flow:disclosure")
 

@@ -1,6 +1,6 @@
 """The outbox dispatcher as a Prefect flow: drain the committed decision events into letters (and later steps).
 
-Started right after a decision (mutualaid.dispatch.request_dispatch) and every minute by its deployment
+Started right after a decision (core.dispatch.request_dispatch) and every minute by its deployment
 (`mutualaid schedule`). It walks the pending messages in chunks, one task run and one transaction per chunk,
 never a run per message; a message that fails is passed over and tried again by the next run.
 """
@@ -11,10 +11,10 @@ from typing import Any
 
 from prefect import flow
 
+from core.db import get_engine, reading, session_scope
+from core.storage import get_store
 from flows.common import chunk_task, report
-from mutualaid.db import get_engine, reading, session_scope
-from mutualaid.storage import get_store
-from tasks.outbox import DispatchCounts, count_given_up, count_pending, dispatch_pending
+from tasks.letters.outbox import DispatchCounts, count_given_up, count_pending, dispatch_pending
 
 # Messages per task run. Each may render and store a letter, so a chunk is kept short: on SQLite it holds
 # the write lock (and so delays reviewers' decisions) for as long as it runs.

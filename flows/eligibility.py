@@ -13,10 +13,10 @@ from typing import Any
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
+from core.db import session_scope
 from flows.common import chunk_size, chunk_task, id_chunks, policy_year_of, report
 from models.states import Actor
-from mutualaid.db import session_scope
-from tasks.eligibility import NOT_GRASSROOTS, check_enrolments, pending_enrolment_ids
+from tasks.eligibility.checks import NOT_GRASSROOTS, check_enrolments, pending_enrolment_ids
 
 FLOW_ACTOR = Actor(None, "flow:eligibility")
 OUTCOMES = ("eligible", "ineligible", "needs_review")

@@ -15,14 +15,14 @@ from prefect.artifacts import create_table_artifact
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from core.db import session_scope
 from flows.common import chunk_task, policy_year_of, report
 from models.base import format_yuan
 from models.errors import DomainError
 from models.funds import FundSource
 from models.states import Actor
-from mutualaid.db import session_scope
-from tasks.funds import collect_unit_contribution, fund_balance, record_receipt
-from tasks.orgs import get_by_code
+from tasks.common.orgs import get_by_code
+from tasks.funds.ledger import collect_unit_contribution, fund_balance, record_receipt
 
 FLOW_ACTOR = Actor(None, "flow:fund-collection")
 

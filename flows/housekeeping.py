@@ -8,10 +8,10 @@ from typing import Any
 
 from prefect import flow
 
+from core.db import get_engine, reading, session_scope
+from core.storage import get_store
 from flows.common import chunk_task, report
-from mutualaid.db import get_engine, reading, session_scope
-from mutualaid.storage import get_store
-from tasks.document_sweep import sweep_unreferenced_documents
+from tasks.claims.document_sweep import sweep_unreferenced_documents
 
 
 @chunk_task

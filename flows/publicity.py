@@ -6,11 +6,11 @@ from typing import Any
 
 from prefect import flow
 
+from core.db import session_scope
+from core.storage import get_store
 from flows.common import chunk_task, policy_year_of, report
 from models.states import Actor
-from mutualaid.db import session_scope
-from mutualaid.storage import get_store
-from tasks.publicity import publish_publicity, publish_renewal_reminders
+from tasks.publicity.announcements import publish_publicity, publish_renewal_reminders
 
 FLOW_ACTOR = Actor(None, "flow:publicity")
 

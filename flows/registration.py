@@ -1,6 +1,6 @@
 """Step 2, registration (组织报名): stream a roster file from the object store into chunk task runs.
 
-The file is read chunk by chunk (`store.open` → `tasks.roster.iter_roster`) and each chunk's valid rows go
+The file is read chunk by chunk (`store.open` → `tasks.registration.roster.iter_roster`) and each chunk's valid rows go
 to a task run as soon as they are read, with at most MAX_PENDING task runs pending; a million-row roster
 is a couple of hundred task runs and never sits in memory whole. Each task run commits its own chunk, and
 re-running the flow creates nothing twice, so a run that fails half-way is finished by running it again.
@@ -20,12 +20,12 @@ from prefect.artifacts import create_table_artifact
 from prefect.futures import PrefectFuture, wait
 from prefect.utilities.annotations import quote
 
+from core.db import session_scope
+from core.storage import get_store
 from flows.common import chunk_size, chunk_task, policy_year_of, report
 from models.enrolments import EnrolmentKind
-from mutualaid.db import session_scope
-from mutualaid.storage import get_store
-from tasks.registration import ChunkResult, import_roster_rows
-from tasks.roster import RosterRow, RowError, error_report_csv, iter_roster
+from tasks.registration.enrolment import ChunkResult, import_roster_rows
+from tasks.registration.roster import RosterRow, RowError, error_report_csv, iter_roster
 
 MAX_PENDING = 4  # chunk task runs submitted and not yet finished
 ERRORS_SHOWN = 200  # row errors kept in the artifact; the report in the store has them all

@@ -1,7 +1,7 @@
-"""Alembic environment: the schema is SQLModel.metadata; the URL comes from mutualaid.settings.
+"""Alembic environment: the schema is SQLModel.metadata; the URL comes from core.settings.
 
 A caller may hand over an open connection in ``config.attributes["connection"]`` (tests, or a program
-that migrates inside its own transaction); otherwise an engine is made with mutualaid.db.make_engine
+that migrates inside its own transaction); otherwise an engine is made with core.db.make_engine
 from ``sqlalchemy.url`` when mutualaid.migrate.upgrade_database set one, else from the settings'
 database URL (MUTUALAID_DATABASE_URL).
 """
@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table on SQLModel.metadata
-from mutualaid.db import make_engine
-from mutualaid.settings import get_settings
+from core.db import make_engine
+from core.settings import get_settings
 
 config = context.config
 

@@ -2,7 +2,7 @@
 
 A task belongs to the org unit that decides at its level (`org_unit_id`, its path copied to `org_path` so a
 reviewer's subtree is one index range) and is seen only by reviewers of that level inside that subtree.
-Deadlines are working days (tasks.workdays): `due_at` brings a reminder, `escalate_at` an escalation to the
+Deadlines are working days (tasks.common.workdays): `due_at` brings a reminder, `escalate_at` an escalation to the
 level's supervisor; both moments are fixed when the task opens.
 """
 
@@ -55,7 +55,7 @@ OUTCOMES_OF_KIND: dict[TaskKind, frozenset[Outcome]] = {
 
 
 # The statuses of the queue's partial index, written out: a planner uses a partial index only for a query
-# whose condition it can see implies the index's, so the queries write this same text (tasks.queue).
+# whose condition it can see implies the index's, so the queries write this same text (tasks.approval.queue).
 OPEN_PREDICATE = "status IN ('open', 'taken')"
 
 

@@ -1,7 +1,7 @@
 """Four eyes in the database (DOMAIN 2.7): a trigger refuses any decision on a claim by the person who filed
 it, by the member whose claim it is, or by someone who already decided it at another level.
 
-The service checks the same rules first (tasks.approval) and answers with a reason; the trigger is the
+The service checks the same rules first (tasks.approval.decisions) and answers with a reason; the trigger is the
 guarantee that no other path can write such a decision. Both dialects raise an integrity error whose message
 starts with FOUR_EYES, so the service can tell it apart from other conflicts.
 """

@@ -1,6 +1,6 @@
 """Letters to the applicant (通知书): the decision on their claim, stored in object storage and listed on the claim.
 
-A letter is written from the outbox event of the decision (tasks.letters): one letter per event, so a
+A letter is written from the outbox event of the decision (tasks.letters.decision_letters): one letter per event, so a
 dispatcher that runs twice never writes two. The applicant must be told within the year's letter_days
 (default 7) of the decision: `due_at` is that limit, `created_at` when the letter was written.
 """

@@ -56,7 +56,7 @@ class PolicyRulesVersion(SQLModel, table=True):
     """Every version of a year's rules, kept for good: what a claim was calculated under stays readable.
 
     The year's current rules are also on the policy year itself (rules, rules_version); a change of rules
-    adds a version here and moves those two, in one transaction (tasks.programmes.change_rules).
+    adds a version here and moves those two, in one transaction (tasks.common.programmes.change_rules).
     """
 
     __tablename__ = "policy_rules_version"

@@ -1,4 +1,4 @@
-"""The report of a what-if simulation (tasks.what_if): counts and amounts only, never personal data."""
+"""The report of a what-if simulation (tasks.claims.what_if): counts and amounts only, never personal data."""
 
 from __future__ import annotations
 

@@ -73,15 +73,15 @@ def demo(
     os.environ.pop("MUTUALAID_DATABASE_URL", None)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from mutualaid.settings import get_settings
+    from core.settings import get_settings
 
     get_settings.cache_clear()
-    from flows.cycle import programme_cycle_flow
-    from mutualaid import demo as demo_module
-    from mutualaid.db import session_scope
+    from core.db import session_scope
+    from core.storage import get_store
+    from mutualaid.demo import setup as demo_module
+    from mutualaid.demo.cycle import programme_cycle_flow
+    from mutualaid.demo.summary import demo_summary
     from mutualaid.migrate import upgrade_database
-    from mutualaid.storage import get_store
-    from mutualaid.summary import demo_summary
 
     upgrade_database()
     today = date.today()

@@ -61,9 +61,9 @@ def add_org(
     parent: Annotated[str | None, typer.Option(help="the parent unit's code")] = None,
 ) -> None:
     """Add an org unit (city union, county union or grassroots union)."""
+    from core.db import session_scope
     from models.org import OrgLevel
-    from mutualaid.db import session_scope
-    from tasks.orgs import create_org_unit, get_by_code
+    from tasks.common.orgs import create_org_unit, get_by_code
 
     with session_scope() as session:
         parent_unit = get_by_code(session=session, code=parent) if parent else None
@@ -79,10 +79,10 @@ def add_programme(
     kind: Annotated[str, typer.Option(help="mutual_aid or temporary_assistance")] = "mutual_aid",
 ) -> None:
     """Add a programme owned by a city union."""
+    from core.db import session_scope
     from models.programmes import ProgrammeKind
-    from mutualaid.db import session_scope
-    from tasks.orgs import get_by_code
-    from tasks.programmes import create_programme
+    from tasks.common.orgs import get_by_code
+    from tasks.common.programmes import create_programme
 
     with domain_errors(), session_scope() as session:
         programme = create_programme(
@@ -103,11 +103,11 @@ def open_year(
 
     from sqlmodel import select
 
+    from core.db import session_scope
     from models.errors import NotFound
     from models.programmes import Programme
     from models.rules import PolicyRules
-    from mutualaid.db import session_scope
-    from tasks.programmes import open_policy_year, validated_rules
+    from tasks.common.programmes import open_policy_year, validated_rules
 
     with domain_errors(), session_scope() as session:
         policy = validated_rules(json.loads(rules.read_text(encoding="utf-8"))) if rules else PolicyRules()
@@ -128,9 +128,9 @@ def create_user_command(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
 ) -> None:
     """Create a user (roles: admin, unit_officer, county_reviewer, city_approver, finance, auditor, member)."""
+    from core.db import session_scope
     from models.users import Role, UserCreate
-    from mutualaid.db import session_scope
-    from tasks.users import create_user
+    from tasks.common.users import create_user
 
     # a member's account is linked by ID number, asked for so that it never sits in the shell history
     id_number = typer.prompt("会员身份证号", hide_input=True) if role == Role.MEMBER else None
@@ -154,11 +154,11 @@ def import_roster_command(
     chunk_size: Annotated[int, typer.Option(min=100, max=100_000, help="rows per committed chunk")] = 5000,
 ) -> None:
     """Import a roster (CSV or .xlsx) for a programme year, committing each chunk; errors go beside the file."""
-    from mutualaid.db import session_scope
-    from tasks.orgs import get_by_code
-    from tasks.programmes import get_policy_year
-    from tasks.registration import import_roster
-    from tasks.roster import error_report_csv
+    from core.db import session_scope
+    from tasks.common.orgs import get_by_code
+    from tasks.common.programmes import get_policy_year
+    from tasks.registration.enrolment import import_roster
+    from tasks.registration.roster import error_report_csv
 
     size = path.stat().st_size
     with domain_errors(), session_scope() as session, path.open("rb") as stream:
@@ -201,10 +201,10 @@ def renew_command(unit: str, programme: str, from_year: int, to_year: int) -> No
     """Carry a unit's active members of FROM_YEAR over to TO_YEAR (as registered renewals), once."""
     from rich.console import Console
 
-    from mutualaid.db import session_scope
-    from tasks.orgs import get_by_code
-    from tasks.programmes import get_policy_year
-    from tasks.registration import renew_unit
+    from core.db import session_scope
+    from tasks.common.orgs import get_by_code
+    from tasks.common.programmes import get_policy_year
+    from tasks.registration.enrolment import renew_unit
 
     with domain_errors(), session_scope() as session, Console(stderr=True).status(f"续保 {unit} …"):
         org = get_by_code(session=session, code=unit)
@@ -220,12 +220,12 @@ def due_for_renewal_command(unit: str, programme: str, year: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from mutualaid.db import get_engine, reading, session_scope
-    from tasks.labels import label
-    from tasks.masking import mask_id_number
-    from tasks.orgs import get_by_code
-    from tasks.programmes import get_policy_year
-    from tasks.registration import due_for_renewal
+    from core.db import get_engine, reading, session_scope
+    from tasks.common.labels import label
+    from tasks.common.masking import mask_id_number
+    from tasks.common.orgs import get_by_code
+    from tasks.common.programmes import get_policy_year
+    from tasks.registration.enrolment import due_for_renewal
 
     with domain_errors(), session_scope(reading(get_engine())) as session:
         org = get_by_code(session=session, code=unit)
@@ -254,12 +254,12 @@ def receipt_command(
     unit: Annotated[str | None, typer.Option(help="付款单位编码（单位缴费时）")] = None,
 ) -> None:
     """Record a receipt into the programme year's fund."""
+    from core.db import session_scope
     from models.base import format_yuan
     from models.funds import FundSource
-    from mutualaid.db import session_scope
-    from tasks.funds import parse_yuan, record_receipt
-    from tasks.orgs import get_by_code
-    from tasks.programmes import get_policy_year
+    from tasks.common.orgs import get_by_code
+    from tasks.common.programmes import get_policy_year
+    from tasks.funds.ledger import parse_yuan, record_receipt
 
     if source not in {s.value for s in FundSource}:
         raise typer.BadParameter(f"unknown source {source!r}; use one of {', '.join(s.value for s in FundSource)}")
@@ -286,12 +286,12 @@ def unit_payment_command(
     member_id: Annotated[list[int] | None, typer.Option(help="pay only for these members (repeatable)")] = None,
 ) -> None:
     """Record a unit's contribution for its eligible members (or the listed ones) and activate their cover."""
+    from core.db import session_scope
     from models.base import format_yuan
     from models.states import Actor
-    from mutualaid.db import session_scope
-    from tasks.funds import collect_unit_contribution
-    from tasks.orgs import get_by_code
-    from tasks.programmes import get_policy_year
+    from tasks.common.orgs import get_by_code
+    from tasks.common.programmes import get_policy_year
+    from tasks.funds.ledger import collect_unit_contribution
 
     with domain_errors(), session_scope() as session:
         policy_year = get_policy_year(session=session, programme_code=programme, year=year)
@@ -314,10 +314,10 @@ def reconcile_command(
     """Print each unit's expected and received contributions, and the fund's balance."""
     from rich.console import Console
 
+    from core.db import get_engine, reading, session_scope
     from models.base import format_yuan
-    from mutualaid.db import get_engine, reading, session_scope
-    from tasks.funds import fund_balance, reconcile_units, reconciliation_csv
-    from tasks.programmes import get_policy_year
+    from tasks.common.programmes import get_policy_year
+    from tasks.funds.ledger import fund_balance, reconcile_units, reconciliation_csv
 
     with domain_errors(), session_scope(reading(get_engine())) as session:
         policy_year = get_policy_year(session=session, programme_code=programme, year=year)

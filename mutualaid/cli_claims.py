@@ -3,7 +3,7 @@
 Documents are given as DOC_TYPE=path (e.g. invoice=scans/fp.pdf). The member's ID number is read from the
 claim file, never from the command line (it would stay in the shell history and the process list). The
 commands act as the system under the label 'cli:<OS user>' and use the same service as the API
-(tasks.claim_filing); bad input ends the command with a zh-CN reason and exit code 1.
+(tasks.claims.filing); bad input ends the command with a zh-CN reason and exit code 1.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mutualaid.cli_admin import domain_errors
 if TYPE_CHECKING:
     from models.claims import Claim, ClaimDocument
     from models.states import Actor
-    from tasks.documents import UploadedDocument
+    from tasks.claims.documents import UploadedDocument
 
 claim = typer.Typer(help="File claims with their documents.", no_args_is_help=True)
 
@@ -33,7 +33,7 @@ DocumentArgs = Annotated[
 @contextmanager
 def claim_errors() -> Iterator[None]:
     """A domain error or an unreachable object store: its reason on stderr and exit code 1."""
-    from mutualaid.storage import ObjectStoreUnavailable
+    from core.storage import ObjectStoreUnavailable
 
     try:
         with domain_errors():
@@ -57,7 +57,7 @@ def cli_actor() -> Actor:
 def read_documents(specs: list[str]) -> list[UploadedDocument]:
     """DOC_TYPE=path arguments as uploads: each type checked, each file read up to the size limit + 1 byte."""
     from models.errors import ValidationFailed
-    from tasks.claim_input import check_upload_count, upload_of
+    from tasks.claims.filing_input import check_upload_count, upload_of
 
     check_upload_count(len(specs))
     uploads = []
@@ -74,7 +74,7 @@ def read_documents(specs: list[str]) -> list[UploadedDocument]:
 
 
 def _print_claim(found: Claim, documents: list[ClaimDocument]) -> None:
-    from tasks.labels import label
+    from tasks.common.labels import label
 
     typer.echo(f"案件 {found.reference}（id {found.id}）：{label('claim_status', found.status)}")
     if found.missing_documents:
@@ -93,11 +93,11 @@ def submit_command(
     documents: DocumentArgs = None,
 ) -> None:
     """File a claim: the data (with the member's ID number) from --file, the documents as DOC_TYPE=path."""
+    from core.db import session_scope
+    from core.storage import get_store
     from models.errors import ValidationFailed
-    from mutualaid.db import session_scope
-    from mutualaid.storage import get_store
-    from tasks.claim_filing import documents_of, file_claim
-    from tasks.claim_input import parse_filing
+    from tasks.claims.filing import documents_of, file_claim
+    from tasks.claims.filing_input import parse_filing
 
     with claim_errors():
         filing = parse_filing(file.read_bytes())
@@ -118,10 +118,10 @@ def add_documents_command(
     documents: DocumentArgs = None,
 ) -> None:
     """Add documents to an incomplete or returned claim; it resumes once nothing is missing."""
-    from mutualaid.db import session_scope
-    from mutualaid.storage import get_store
-    from tasks.claim_filing import add_claim_documents, claim_for_filer, documents_of
-    from tasks.claim_input import check_upload_count
+    from core.db import session_scope
+    from core.storage import get_store
+    from tasks.claims.filing import add_claim_documents, claim_for_filer, documents_of
+    from tasks.claims.filing_input import check_upload_count
 
     with claim_errors():
         check_upload_count(len(documents or []), at_least=1)
@@ -140,10 +140,10 @@ def documents_command(reference: Annotated[str, typer.Argument(help="案件编�
     from rich.console import Console
     from rich.table import Table
 
+    from core.db import get_engine, reading, session_scope
     from models.base import as_utc
-    from mutualaid.db import get_engine, reading, session_scope
-    from tasks.claim_filing import claim_for_filer, documents_of
-    from tasks.labels import label
+    from tasks.claims.filing import claim_for_filer, documents_of
+    from tasks.common.labels import label
 
     with claim_errors(), session_scope(reading(get_engine())) as session:
         found = claim_for_filer(session=session, user=None, reference=reference)
@@ -169,9 +169,9 @@ def sweep_documents_command(
     """Delete stored claim documents that no claim references (left by a crash between storing and committing)."""
     from datetime import timedelta
 
-    from mutualaid.db import get_engine, reading, session_scope
-    from mutualaid.storage import get_store
-    from tasks.document_sweep import sweep_unreferenced_documents
+    from core.db import get_engine, reading, session_scope
+    from core.storage import get_store
+    from tasks.claims.document_sweep import sweep_unreferenced_documents
 
     with claim_errors(), session_scope(reading(get_engine())) as session:
         report = sweep_unreferenced_documents(

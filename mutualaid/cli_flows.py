@@ -30,8 +30,8 @@ def publicity(programme: str, year: int) -> None:
 @run.command()
 def registration(programme: str, year: int, roster: Path) -> None:
     """Put a roster file into the object store and import it."""
+    from core.storage import get_store
     from flows.registration import registration_flow
-    from mutualaid.storage import get_store
 
     key = f"rosters/{year}/{date.today():%Y%m%d}-{roster.name}"
     media_type = XLSX if roster.suffix.lower() == ".xlsx" else "text/csv"

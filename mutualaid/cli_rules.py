@@ -51,8 +51,8 @@ def _echo_json(data: Any) -> None:
 @rules.command("show")
 def show(programme: str, year: int, version: Annotated[int | None, typer.Option(help="a kept version")] = None) -> None:
     """Print the year's current rules (or a kept version) as JSON."""
-    from mutualaid.db import session_scope
-    from tasks.programmes import get_policy_year, rules_versions
+    from core.db import session_scope
+    from tasks.common.programmes import get_policy_year, rules_versions
 
     with domain_errors(), session_scope() as session:
         policy_year = get_policy_year(session=session, programme_code=programme, year=year)
@@ -70,8 +70,8 @@ def show(programme: str, year: int, version: Annotated[int | None, typer.Option(
 @rules.command("versions")
 def versions(programme: str, year: int) -> None:
     """List the kept versions of the year's rules."""
-    from mutualaid.db import session_scope
-    from tasks.programmes import get_policy_year, rules_versions
+    from core.db import session_scope
+    from tasks.common.programmes import get_policy_year, rules_versions
 
     with domain_errors(), session_scope() as session:
         policy_year = get_policy_year(session=session, programme_code=programme, year=year)
@@ -89,9 +89,9 @@ def set_rules(
     note: Annotated[str, typer.Option(help="why the rules change")] = "",
 ) -> None:
     """Replace the year's rules with a file, or change some of them with --set; kept as a new version."""
+    from core.db import session_scope
     from models.states import Actor
-    from mutualaid.db import session_scope
-    from tasks.programmes import change_rules, get_policy_year, merged_rules, validated_rules
+    from tasks.common.programmes import change_rules, get_policy_year, merged_rules, validated_rules
 
     if (file is None) == (not settings):
         raise typer.BadParameter("give either --file or at least one --set")
@@ -116,12 +116,12 @@ def quote_command(
     from sqlmodel import select
 
     from api.routes.rules import quote_public
+    from core.db import session_scope
     from models.claims import ClaimInput
     from models.errors import NotFound
     from models.members import Member
     from models.programmes import Programme
-    from mutualaid.db import session_scope
-    from tasks.quote import quote
+    from tasks.claims.quote import quote
 
     data = json.loads(file.read_text(encoding="utf-8"))
     id_number = data.pop("id_number", None)

@@ -41,10 +41,10 @@ def simulate_year(
     """Actual vs projected payouts, claim ratio and fund balance of a year under changed rules."""
     from sqlmodel import Session
 
+    from core.db import get_engine, reading_snapshot
     from mutualaid.cli_admin import domain_errors
-    from mutualaid.db import get_engine, reading_snapshot
-    from tasks.programmes import get_policy_year
-    from tasks.what_if import simulate
+    from tasks.claims.what_if import simulate
+    from tasks.common.programmes import get_policy_year
 
     changes = read_changes(changes_file, set_ or [])
     with domain_errors(), Session(reading_snapshot(get_engine())) as session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from mutualaid.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, get_settings
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 
@@ -34,7 +34,7 @@ def current_revision(url: str | None = None) -> str | None:
     """The revision the database at url is at, or None for a database Alembic has never touched."""
     from alembic.runtime.migration import MigrationContext
 
-    from mutualaid.db import make_engine
+    from core.db import make_engine
 
     engine = make_engine(url or get_settings().database_url)
     try:

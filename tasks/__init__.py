@@ -1,1 +1,5 @@
-"""Units of work: domain operations over a session, and the Prefect tasks that run them in chunks."""
+"""The domain's units of work, one sub-package per step of the programme (plus `letters` and `common`).
+
+Functions take a keyword-only `session` and flush; the caller (a route, a flow task, a CLI command) owns the
+commit. They import only `core`, `models` and their own package's `common`.
+"""

@@ -19,10 +19,10 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel
 
 import models  # noqa: F401 - registers every table
-import tasks.users
-from mutualaid import settings as settings_module
-from mutualaid.db import get_engine, make_engine
-from mutualaid.storage.local import LocalObjectStore
+import tasks.common.users
+from core import settings as settings_module
+from core.db import get_engine, make_engine
+from core.storage.local import LocalObjectStore
 from tests.factories import hash_once
 
 TEST_DB = os.environ.get("MUTUALAID_TEST_DB", "sqlite")
@@ -36,7 +36,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(autouse=True)
 def one_hash_per_password(monkeypatch: pytest.MonkeyPatch) -> None:
     """Users are created with a real Argon2 hash, computed once per distinct password for the whole run."""
-    monkeypatch.setattr(tasks.users, "hash_password", hash_once)
+    monkeypatch.setattr(tasks.common.users, "hash_password", hash_once)
 
 
 @pytest.fixture(scope="session")

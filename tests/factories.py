@@ -8,15 +8,15 @@ from datetime import date
 
 from sqlmodel import Session
 
+from core.security import hash_password
 from models.org import OrgLevel, OrgUnit
 from models.programmes import PolicyYear, Programme
 from models.rules import PolicyRules
 from models.users import Role, User, UserCreate
-from mutualaid.security import hash_password
-from tasks.idcard import make_id_number
-from tasks.orgs import create_org_unit
-from tasks.programmes import create_programme, open_policy_year
-from tasks.users import create_user
+from tasks.common.idcard import make_id_number
+from tasks.common.orgs import create_org_unit
+from tasks.common.programmes import create_programme, open_policy_year
+from tasks.common.users import create_user
 
 PASSWORD = "correct-horse-42"
 

@@ -11,15 +11,15 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
+from core.settings import Settings
 from models.enrolments import Enrolment
 from models.members import Member
 from models.org import OrgUnit
 from models.programmes import PolicyYear
 from models.users import User
 from mutualaid.cli import app
-from mutualaid.settings import Settings
-from tasks.masking import mask_id_number
-from tasks.programmes import open_policy_year
+from tasks.common.masking import mask_id_number
+from tasks.common.programmes import open_policy_year
 from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 

@@ -13,14 +13,14 @@ import pytest
 from sqlmodel import Session, select
 from typer.testing import CliRunner, Result
 
+from core.settings import Settings
+from core.storage.base import sha256_hex
+from core.storage.local import LocalObjectStore
 from models.audit import AuditEvent
 from models.claims import Claim, ClaimDocument
 from mutualaid.cli import app
-from mutualaid.demo_data import pdf_bytes, png_bytes
-from mutualaid.settings import Settings
-from mutualaid.storage.base import sha256_hex
-from mutualaid.storage.local import LocalObjectStore
-from tasks.documents import object_key_for
+from mutualaid.demo.data import pdf_bytes, png_bytes
+from tasks.claims.documents import object_key_for
 from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 

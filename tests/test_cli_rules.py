@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from core.settings import Settings
 from models.programmes import PolicyYear
 from mutualaid.cli import app
 from mutualaid.cli_rules import parse_settings
-from mutualaid.settings import Settings
 from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 

@@ -12,12 +12,12 @@ import typer
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from core.settings import Settings
 from models.funds import FundSource
 from mutualaid.cli import app
 from mutualaid.cli_what_if import parse_value, read_changes
-from mutualaid.settings import Settings
-from tasks.funds import record_receipt
-from tasks.what_if import simulate
+from tasks.claims.what_if import simulate
+from tasks.funds.ledger import record_receipt
 from tests.api.conftest import ClaimMaker, insert_claim
 from tests.factories import World, build_world
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from mutualaid.settings import Settings
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 

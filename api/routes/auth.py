@@ -9,9 +9,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from api.deps import CurrentUser, SessionDep, unauthorized
 from api.schemas import Token
+from core.security import create_token
 from models.users import UserPublic
-from mutualaid.security import create_token
-from tasks.users import authenticate, to_public
+from tasks.common.users import authenticate, to_public
 
 router = APIRouter(prefix="/api", tags=["auth"])
 

@@ -24,7 +24,7 @@ from models.errors import Forbidden, NotFound
 from models.org import OrgUnit
 from models.payments import Payment
 from models.users import Role, User
-from tasks.orgs import under
+from tasks.common.orgs import under
 
 router = APIRouter(prefix="/api/claims", tags=["cases"])
 

@@ -3,7 +3,7 @@
 Filing (multipart/form-data): a `claim` field holding the claim JSON (ClaimInput fields, `programme_code`, and
 the member's `id_number` or `member_id`), then repeated `documents` files with a parallel, repeated
 `document_types` field. Administrators file for anyone, unit officers for members of their org subtree,
-members for themselves; any other member is a 404. The service (tasks.claim_filing) stores the documents and
+members for themselves; any other member is a 404. The service (tasks.claims.filing) stores the documents and
 commits the claim as one unit of work: bad input is a 422 with a reason, an unreachable object store a 503,
 and neither leaves a row or an object behind.
 
@@ -25,16 +25,16 @@ from api.deps import CurrentUser, EntityId, LanguageDep, SessionDep, StoreDep, r
 from api.routes.cases import SEE_ALL, visible_claim
 from api.schemas_claims import ClaimDocumentPublic, ClaimFiledPublic, DocumentLink, document_public, filed_public
 from api.views import attachment
+from core.settings import get_settings
+from core.storage.local import LocalObjectStore
 from models.base import utcnow
 from models.claims import Claim
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.users import Role, User
-from mutualaid.settings import get_settings
-from mutualaid.storage.local import LocalObjectStore
-from tasks.approval import actor_of
-from tasks.claim_filing import FILER_ROLES, add_claim_documents, claim_for_filer, document_of, documents_of, file_claim
-from tasks.claim_input import check_upload_count, parse_filing, upload_of
-from tasks.documents import UploadedDocument
+from tasks.approval.decisions import actor_of
+from tasks.claims.documents import UploadedDocument
+from tasks.claims.filing import FILER_ROLES, add_claim_documents, claim_for_filer, document_of, documents_of, file_claim
+from tasks.claims.filing_input import check_upload_count, parse_filing, upload_of
 
 router = APIRouter(prefix="/api/claims", tags=["claims"])
 

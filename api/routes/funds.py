@@ -15,8 +15,9 @@ from api.schemas import FundPublic, ReceiptIn, ReceiptPublic, ReconciliationPubl
 from api.views import attachment, fund_public, receipt_public, reconciliation_public
 from models.base import format_yuan
 from models.users import Role, User
-from tasks.approval import actor_of
-from tasks.funds import (
+from tasks.approval.decisions import actor_of
+from tasks.common.orgs import get_by_code
+from tasks.funds.ledger import (
     collect_unit_contribution,
     fund_balance,
     parse_yuan,
@@ -24,7 +25,6 @@ from tasks.funds import (
     reconciliation_csv,
     record_receipt,
 )
-from tasks.orgs import get_by_code
 
 router = APIRouter(prefix="/api/funds", tags=["funds"])
 

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request, Response
 
 from api.deps import CurrentUser, EntityId, LanguageDep, SessionDep, StoreDep
 from api.routes.claims import readable_claim
+from core.storage import ObjectStore
 from models.base import as_utc
 from models.letters import Letter, LetterKind, LetterPublic
-from mutualaid.storage import ObjectStore
-from tasks.labels import label
-from tasks.letters import MEDIA_TYPE, letter_bytes, letter_of, letters_of, on_time
+from tasks.common.labels import label
+from tasks.letters.decision_letters import MEDIA_TYPE, letter_bytes, letter_of, letters_of, on_time
 
 router = APIRouter(prefix="/api/claims", tags=["letters"])
 

@@ -21,7 +21,7 @@ from models.claims import Claim
 from models.errors import NotFound
 from models.letters import LetterPublic
 from models.users import Role, User
-from tasks.letters import MEDIA_TYPE, letter_of, letters_of
+from tasks.letters.decision_letters import MEDIA_TYPE, letter_of, letters_of
 
 router = APIRouter(prefix="/api/me/claims", tags=["my claims"])
 

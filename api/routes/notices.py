@@ -14,9 +14,9 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from api.deps import LanguageDep, SessionDep
 from models.base import as_utc, format_yuan, utcnow
 from models.notices import ClaimNotice, NoticePublic, NoticeStatus, ObjectionIn, ObjectionReceipt, ObjectionStatus
-from tasks.labels import label
-from tasks.notice import client_key, get_notice, get_objection, posted_notices, raise_objection
-from tasks.programmes import get_policy_year
+from tasks.approval.notice import client_key, get_notice, get_objection, posted_notices, raise_objection
+from tasks.common.labels import label
+from tasks.common.programmes import get_policy_year
 
 router = APIRouter(prefix="/api/public", tags=["public"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import CurrentUser, SessionDep
 from models.base import as_utc
 from models.notifications import NotificationPublic
-from tasks.notifications import notifications_for
+from tasks.common.notifications import notifications_for
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 

@@ -21,15 +21,15 @@ from sqlmodel import Session
 from api.deps import CurrentUser, SessionDep, StoreDep, require_roles
 from api.schemas import RosterImportResult, RowErrorPublic
 from api.views import attachment
+from core.storage import ObjectStore
 from models.base import utcnow
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.org import OrgLevel, OrgUnit
 from models.users import Role, User
-from mutualaid.storage import ObjectStore
-from tasks.orgs import get_by_code, is_within
-from tasks.programmes import get_policy_year
-from tasks.registration import ImportReport, import_roster
-from tasks.roster import RowError, error_report_csv
+from tasks.common.orgs import get_by_code, is_within
+from tasks.common.programmes import get_policy_year
+from tasks.registration.enrolment import ImportReport, import_roster
+from tasks.registration.roster import RowError, error_report_csv
 
 router = APIRouter(prefix="/api/rosters", tags=["rosters"])
 

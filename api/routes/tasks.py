@@ -16,14 +16,14 @@ from pydantic import TypeAdapter
 from api.deps import EntityId, Reviewer, SessionDep
 from api.schemas import DecisionResult
 from api.views import audit_public, task_public, task_row
+from core.dispatch import request_dispatch
 from models.approvals import DecisionIn, TaskKind, TaskPublic, TaskStatus
 from models.audit import AuditEventPublic
 from models.base import utcnow
 from models.notices import ObjectionForReviewer
-from mutualaid.dispatch import request_dispatch
-from tasks.approval import decide, release_task, take_task
-from tasks.notice import objection_for_reviewer
-from tasks.queue import OPEN_STATUSES, TaskRow, TaskSearch, get_visible_task, search_tasks, task_history
+from tasks.approval.decisions import decide, release_task, take_task
+from tasks.approval.notice import objection_for_reviewer
+from tasks.approval.queue import OPEN_STATUSES, TaskRow, TaskSearch, get_visible_task, search_tasks, task_history
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 

@@ -17,11 +17,11 @@ from api.schemas import DueMember, RenewalDuePage, RenewalIn, RenewalResult
 from models.errors import Forbidden
 from models.org import OrgUnit
 from models.users import Role, User
-from tasks.labels import label
-from tasks.masking import mask_id_number
-from tasks.orgs import get_by_code, is_within
-from tasks.programmes import get_policy_year
-from tasks.registration import due_for_renewal, renew_unit
+from tasks.common.labels import label
+from tasks.common.masking import mask_id_number
+from tasks.common.orgs import get_by_code, is_within
+from tasks.common.programmes import get_policy_year
+from tasks.registration.enrolment import due_for_renewal, renew_unit
 
 router = APIRouter(prefix="/api/units", tags=["units"])
 

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from api.deps import SessionDep, require_roles
 from models.users import Role, User, UserCreate, UserPublic
-from tasks.users import create_user, to_public
+from tasks.common.users import create_user, to_public
 
 router = APIRouter(prefix="/api/users", tags=["users"])
 

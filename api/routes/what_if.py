@@ -15,11 +15,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.deps import LanguageDep, ProgrammeCode, SessionDep, Year, require_roles
+from core.db import reading_snapshot
 from models.users import Role, User
 from models.what_if import WhatIfReport
-from mutualaid.db import reading_snapshot
-from tasks.programmes import get_policy_year
-from tasks.what_if import simulate
+from tasks.claims.what_if import simulate
+from tasks.common.programmes import get_policy_year
 
 router = APIRouter(prefix="/api", tags=["what_if"])
 

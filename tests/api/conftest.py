@@ -1,7 +1,7 @@
 """API test fixtures: a TestClient on this test's database, the standard world, sign-in, and claims in review.
 
 Claims are inserted with the ORM (member, enrolment, claim in 'submitted') and then routed by the real
-`tasks.approval.start_review`, so the queue tests do not depend on the claim-submission service.
+`tasks.approval.decisions.start_review`, so the queue tests do not depend on the claim-submission service.
 """
 
 from __future__ import annotations
@@ -16,18 +16,18 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from api.main import create_app
+from core.settings import Settings
 from models.approvals import ApprovalTask
 from models.claims import BenefitType, Claim, ClaimStatus, HospitalTier
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.members import EmploymentStatus, Member, Sex
 from models.programmes import PolicyYear
 from models.states import SYSTEM
-from mutualaid.settings import Settings
-from tasks.eligibility import check_enrolments, pending_enrolment_ids
-from tasks.funds import collect_unit_contribution
-from tasks.registration import import_roster_rows
-from tasks.roster import parse_roster
-from tasks.routing import start_review
+from tasks.approval.routing import start_review
+from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
+from tasks.funds.ledger import collect_unit_contribution
+from tasks.registration.enrolment import import_roster_rows
+from tasks.registration.roster import parse_roster
 from tests.factories import PASSWORD, World, build_world, id_number
 
 ClaimMaker = Callable[..., Claim]

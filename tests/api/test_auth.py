@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from core.security import create_token
 from models.users import User
-from mutualaid.security import create_token
 from tests.api.conftest import login
 from tests.factories import World
 

@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.deps import get_object_store
+from core import settings as settings_module
+from core.storage.base import ObjectStore
+from core.storage.s3 import S3ObjectStore
 from models.claims import Claim
-from mutualaid import settings as settings_module
-from mutualaid.demo_data import pdf_bytes
-from mutualaid.storage.base import ObjectStore
-from mutualaid.storage.s3 import S3ObjectStore
+from mutualaid.demo.data import pdf_bytes
 from tests.api.conftest import login
 from tests.api.test_claim_submission import claim_data, member_user, members, post_claim, scans
 from tests.factories import World

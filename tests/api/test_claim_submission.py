@@ -18,15 +18,15 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from api.deps import get_object_store
+from core import settings as settings_module
+from core.storage.base import ObjectStore
+from core.storage.s3 import S3ObjectStore
 from models.audit import AuditEvent
 from models.claims import Claim, ClaimDocument, ClaimStatus
 from models.members import Member
 from models.users import Role, User
-from mutualaid import settings as settings_module
-from mutualaid.demo_data import pdf_bytes, png_bytes
-from mutualaid.storage.base import ObjectStore
-from mutualaid.storage.s3 import S3ObjectStore
-from tasks.documents import read_limited
+from mutualaid.demo.data import pdf_bytes, png_bytes
+from tasks.claims.documents import read_limited
 from tests.api.conftest import ClaimMaker, enrol, fresh, login, task_of
 from tests.factories import PASSWORD, World, hash_once, id_number
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
 from api.main import create_app
+from core.settings import Settings
 from models.approvals import ApprovalTask, Decision
-from mutualaid.settings import Settings
 from tests.api.conftest import ClaimMaker, login, task_of
 from tests.factories import World
 

@@ -17,11 +17,11 @@ import uvicorn
 from sqlmodel import Session, func, select
 
 from api.main import create_app
+from core.security import create_token
+from core.settings import Settings
 from models.approvals import ApprovalTask, Decision
 from models.audit import AuditEvent
 from models.users import Role, User
-from mutualaid.security import create_token
-from mutualaid.settings import Settings
 from tests.api.conftest import ClaimMaker, task_of
 from tests.factories import PASSWORD, World, hash_once
 

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from core import settings as settings_module
+from core.storage.base import sha256_hex
+from core.storage.local import LocalObjectStore
 from models.publications import Publication, PublicationKind, PublishedFile
-from mutualaid import settings as settings_module
-from mutualaid.storage.base import sha256_hex
-from mutualaid.storage.local import LocalObjectStore
 from tests.factories import World
 
 HTML = "<h1>2026年11月 互助补偿公示</h1><p>张*三 住院 3,500.00</p>".encode()

@@ -15,7 +15,7 @@ from models.claims import Claim
 from models.errors import Forbidden
 from models.four_eyes import is_four_eyes_violation
 from models.users import Role, User
-from tasks.approval import decide, take_task
+from tasks.approval.decisions import decide, take_task
 from tests.api.conftest import ClaimMaker, task_of
 from tests.factories import World
 

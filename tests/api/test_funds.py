@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.funds import FundReceipt
-from tasks.funds import post_payout
+from tasks.funds.ledger import post_payout
 from tests.api.conftest import enrol, login
 from tests.factories import World, id_number
 

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from core.storage.base import ObjectStore, sha256_hex
 from models.claims import Claim
 from models.letters import Letter
-from mutualaid.storage.base import ObjectStore, sha256_hex
-from tasks.outbox import dispatch_pending
+from tasks.letters.outbox import dispatch_pending
 from tests.api.conftest import ClaimMaker, login, task_of
 from tests.api.test_my_claims import member_account
 from tests.factories import World

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from core.settings import get_settings
 from models.approvals import ApprovalTask, TaskKind
 from models.audit import OutboxMessage
 from models.base import utcnow
@@ -17,8 +18,7 @@ from models.claims import Claim
 from models.members import Member
 from models.notices import ClaimNotice, Objection
 from models.states import SYSTEM
-from mutualaid.settings import get_settings
-from tasks.notice import release_notices
+from tasks.approval.notice import release_notices
 from tests.api.conftest import ClaimMaker, fresh, login, task_of
 from tests.factories import World
 

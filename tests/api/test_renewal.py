@@ -11,8 +11,8 @@ from sqlmodel import Session, func, select
 
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.programmes import PolicyYear
-from tasks.masking import mask_id_number
-from tasks.programmes import open_policy_year
+from tasks.common.masking import mask_id_number
+from tasks.common.programmes import open_policy_year
 from tests.api.conftest import enrol, login
 from tests.factories import World, id_number
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlmodel import Session, func, select
 
+from core.storage.local import LocalObjectStore
 from models.enrolments import Enrolment
-from mutualaid.storage.local import LocalObjectStore
 from tests.api.conftest import login
 from tests.factories import World, id_number
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from models.claims import Claim
 from models.rules import PolicyRules
-from tasks.benefits import ClaimFacts, calculate
+from tasks.claims.benefits import ClaimFacts, calculate
 from tests.api.conftest import ClaimMaker, login, task_of
 from tests.factories import World, id_number
 

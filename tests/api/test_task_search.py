@@ -84,7 +84,7 @@ def test_a_county_reviewer_filters_by_unit_inside_their_county_only(
     body = {"outcome": "approve", "version": g12_task.version}
     # G12 has no L1 reviewer in the standard world: its unit officer decides as l1 of G12
     from models.users import Role, UserCreate
-    from tasks.users import create_user
+    from tasks.common.users import create_user
     from tests.factories import PASSWORD
 
     create_user(session=session, data=UserCreate(username="l1_g12", full_name="g12", password=PASSWORD,

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from models.funds import FundSource
-from tasks.funds import record_receipt
-from tasks.what_if import simulate
+from tasks.claims.what_if import simulate
+from tasks.funds.ledger import record_receipt
 from tests.api.conftest import ClaimMaker, login
 from tests.factories import World
 

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from core.storage.local import LocalObjectStore
 from flows.claims import claims_flow
-from flows.cycle import programme_cycle_flow
 from flows.disbursement import disbursement_flow
 from flows.registration import registration_flow
 from models.audit import AuditEvent, OutboxMessage
@@ -20,10 +20,10 @@ from models.letters import Letter
 from models.notices import Objection
 from models.payments import Payment, PaymentStatus
 from models.publications import Publication, PublicationKind, PublishedFile
-from mutualaid import demo
-from mutualaid.storage.local import LocalObjectStore
-from tasks.disclosure import fund_figures
-from tasks.publishing import verify
+from mutualaid.demo import setup as demo
+from mutualaid.demo.cycle import programme_cycle_flow
+from tasks.common.publishing import verify
+from tasks.disclosure.figures import fund_figures
 
 
 def run_small_cycle(session: Session, store: LocalObjectStore) -> tuple[demo.DemoPlan, dict]:

@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, col, select
 
+from core import settings as settings_module
 from flows.approval import deadline_sweep_flow
 from models.approvals import ApprovalTask
 from models.base import utcnow
 from models.notifications import Notification
-from mutualaid import settings as settings_module
 from tests.api.conftest import insert_claim
 from tests.factories import World, build_world
 from tests.flows.artifacts import table

@@ -21,14 +21,14 @@ from prefect.flow_engine import run_flow
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import Session, col, select
 
-import mutualaid.dispatch
+import core.dispatch
+from core import settings as settings_module
+from core.dispatch import CLIENT_TIMEOUT_SECONDS, COALESCE_SECONDS, DEADLINE_SECONDS, request_dispatch
+from core.settings import Settings
+from core.storage import get_store
 from flows.dispatch import outbox_dispatch_flow
 from models.audit import OutboxMessage
 from models.letters import Letter
-from mutualaid import settings as settings_module
-from mutualaid.dispatch import CLIENT_TIMEOUT_SECONDS, COALESCE_SECONDS, DEADLINE_SECONDS, request_dispatch
-from mutualaid.settings import Settings
-from mutualaid.storage import get_store
 from tests.api import conftest as api_fixtures
 from tests.api.conftest import ClaimMaker, login, task_of
 from tests.factories import World
@@ -41,7 +41,7 @@ client, world, make_claim = api_fixtures.client, api_fixtures.world, api_fixture
 @pytest.fixture(autouse=True)
 def fresh_coalescing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts with no dispatch requested yet in this process."""
-    monkeypatch.setattr(mutualaid.dispatch, "_last_bucket", None)
+    monkeypatch.setattr(core.dispatch, "_last_bucket", None)
 
 
 @pytest.fixture
@@ -196,7 +196,7 @@ def test_an_orchestrator_that_never_answers_holds_the_caller_at_most_the_deadlin
                 "not started" in r.getMessage() for r in caplog.records
             ):
                 time.sleep(0.1)
-    (warning,) = [r for r in caplog.records if r.name == "mutualaid.dispatch"]
+    (warning,) = [r for r in caplog.records if r.name == "core.dispatch"]
     assert "Timeout" in warning.getMessage()
 
 
@@ -205,9 +205,9 @@ def test_an_unknown_deployment_is_one_warning(
 ) -> None:
     monkeypatch.setenv("MUTUALAID_DISPATCH_DEPLOYMENT", "outbox-dispatch/no-such-deployment")
     settings_module.get_settings.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="mutualaid.dispatch"):
+    with caplog.at_level(logging.WARNING, logger="core.dispatch"):
         request_dispatch()
-    warnings = [r for r in caplog.records if r.name == "mutualaid.dispatch" and "no-such" in r.getMessage()]
+    warnings = [r for r in caplog.records if r.name == "core.dispatch" and "no-such" in r.getMessage()]
     assert len(warnings) == 1 and "ObjectNotFound" in warnings[0].getMessage()
     assert warnings[0].levelno == logging.WARNING and "\n" not in warnings[0].getMessage()
 
@@ -224,7 +224,7 @@ def test_a_decision_made_while_the_orchestrator_is_stopped_gets_its_letter_once_
     claim = make_claim(payout_fen=350000)
     assert decide(client, "l1_a", session, claim.id, "approve").status_code == 200
     with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{closed_port()}/api"}):
-        with caplog.at_level(logging.WARNING, logger="mutualaid.dispatch"):
+        with caplog.at_level(logging.WARNING, logger="core.dispatch"):
             started = time.monotonic()
             final = decide(client, "l2_a", session, claim.id, "approve")
             elapsed = time.monotonic() - started
@@ -233,7 +233,7 @@ def test_a_decision_made_while_the_orchestrator_is_stopped_gets_its_letter_once_
             assert elapsed < 5, f"the decision took {elapsed:.1f}s with the orchestrator down"
             # the start itself is bounded and swallows the failure in one line
             started = time.monotonic()
-            monkeypatch.setattr(mutualaid.dispatch, "_last_bucket", None)
+            monkeypatch.setattr(core.dispatch, "_last_bucket", None)
             request_dispatch()
             assert time.monotonic() - started < 3
         assert any("outbox dispatch not started" in r.getMessage() for r in caplog.records)
@@ -242,7 +242,7 @@ def test_a_decision_made_while_the_orchestrator_is_stopped_gets_its_letter_once_
     assert session.exec(select(Letter)).all() == []
     session.commit()  # end the read: on SQLite the dispatcher must not wait for this session
     # the orchestrator is back: a start creates a run of the deployment, and a worker runs it
-    monkeypatch.setattr(mutualaid.dispatch, "_last_bucket", None)
+    monkeypatch.setattr(core.dispatch, "_last_bucket", None)
     keys = {bucket_key()}
     request_dispatch()
     keys.add(bucket_key())

@@ -11,8 +11,8 @@ from datetime import date
 import pytest
 from sqlmodel import Session
 
+from core import settings as settings_module
 from flows.eligibility import eligibility_flow
-from mutualaid import settings as settings_module
 from tests.factories import build_world
 from tests.flows.artifacts import table
 from tests.tasks.test_eligibility import register

@@ -7,11 +7,11 @@ import time
 
 from sqlmodel import Session
 
+from core.settings import Settings
+from core.storage.base import ObjectStore, sha256_hex
+from core.storage.local import LocalObjectStore
 from flows.housekeeping import document_sweep_flow
-from mutualaid.settings import Settings
-from mutualaid.storage.base import ObjectStore, sha256_hex
-from mutualaid.storage.local import LocalObjectStore
-from tasks.documents import object_key_for
+from tasks.claims.documents import object_key_for
 from tests.flows.artifacts import table
 
 

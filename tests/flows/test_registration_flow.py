@@ -14,12 +14,12 @@ from prefect.client.orchestration import get_client
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from core import settings as settings_module
+from core.settings import Settings
+from core.storage.local import LocalObjectStore
 from flows.registration import ERRORS_SHOWN, registration_flow
 from models.enrolments import Enrolment
 from models.members import Member
-from mutualaid import settings as settings_module
-from mutualaid.settings import Settings
-from mutualaid.storage.local import LocalObjectStore
 from tests.factories import World, build_world, id_number
 
 HEADER = "姓名,身份证号,手机号,在职状态,单位编码,银行卡号,开户银行"

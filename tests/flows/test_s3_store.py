@@ -9,16 +9,16 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
+from core import settings as settings_module
+from core.settings import Settings
+from core.storage import get_store
+from core.storage.s3 import S3ObjectStore
 from flows.disclosure import disclosure_flow
 from flows.publicity import publicity_flow
 from flows.registration import registration_flow
 from models.publications import Publication, PublicationKind
-from mutualaid import demo
-from mutualaid import settings as settings_module
-from mutualaid.settings import Settings
-from mutualaid.storage import get_store
-from mutualaid.storage.s3 import S3ObjectStore
-from tasks.publishing import verify
+from mutualaid.demo import setup as demo
+from tasks.common.publishing import verify
 
 
 @pytest.fixture

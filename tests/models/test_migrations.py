@@ -24,7 +24,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlmodel import SQLModel
 
 import models  # noqa: F401 - registers every table
-from mutualaid.db import make_engine
+from core.db import make_engine
 from mutualaid.migrate import alembic_config, current_revision, upgrade_database
 
 TEST_DB = os.environ.get("MUTUALAID_TEST_DB", "sqlite")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mutualaid.storage.base import ObjectStore
-from mutualaid.storage.local import LocalObjectStore
-from mutualaid.storage.s3 import S3ObjectStore
+from core.storage.base import ObjectStore
+from core.storage.local import LocalObjectStore
+from core.storage.s3 import S3ObjectStore
 
 S3_REGION = "us-east-1"
 S3_CREDENTIAL = "testing"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mutualaid.storage.base import ObjectStore, ObjectStoreUnavailable
-from mutualaid.storage.local import LocalObjectStore
-from mutualaid.storage.s3 import S3ObjectStore
+from core.storage.base import ObjectStore, ObjectStoreUnavailable
+from core.storage.local import LocalObjectStore
+from core.storage.s3 import S3ObjectStore
 from tests.storage.test_object_stores import S3_CREDENTIAL, _closed_port
 
 PDF = "application/pdf"

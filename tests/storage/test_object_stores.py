@@ -14,11 +14,11 @@ from urllib.parse import unquote, urlparse
 import httpx
 import pytest
 
-from mutualaid.settings import Settings
-from mutualaid.storage import get_store
-from mutualaid.storage.base import ObjectExists, ObjectStore, ObjectStoreUnavailable
-from mutualaid.storage.local import LocalObjectStore
-from mutualaid.storage.s3 import S3ObjectStore
+from core.settings import Settings
+from core.storage import get_store
+from core.storage.base import ObjectExists, ObjectStore, ObjectStoreUnavailable
+from core.storage.local import LocalObjectStore
+from core.storage.s3 import S3ObjectStore
 
 PDF = "application/pdf"
 BINARY = bytes(range(256)) * 4 + b"\x00\xff\x00"

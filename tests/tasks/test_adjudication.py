@@ -2,8 +2,8 @@
 services on a real database: coverage on the admission date, the filing deadline, duplicate invoices,
 the annual cap across a member's claims, times per year, benefits outside the cap, and a year without cap.
 
-Claims are filed with tasks.claims.submit_claim, calculated with tasks.adjudication.adjudicate_claims,
-routed with route_claims and granted by real reviewers' decisions (tasks.approval.decide). The one thing
+Claims are filed with tasks.claims.submission.submit_claim, calculated with tasks.claims.adjudication.adjudicate_claims,
+routed with route_claims and granted by real reviewers' decisions (tasks.approval.decisions.decide). The one thing
 set by hand is a claim's `submitted_at` where a test needs a filing day other than today's clock.
 """
 
@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from core.storage.base import ObjectStore
 from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskStatus
 from models.audit import AuditEvent
 from models.base import as_utc
@@ -26,14 +27,13 @@ from models.enrolments import Enrolment, EnrolmentStatus
 from models.members import EmploymentStatus, Member, Sex
 from models.programmes import PolicyYear
 from models.states import Actor
-from mutualaid.storage.base import ObjectStore
-from tasks.adjudication import adjudicate_claims, route_claims
-from tasks.approval import decide
-from tasks.benefits import CAP_REACHED
-from tasks.deadlines import task_deadlines
-from tasks.eligibility import check_enrolments, pending_enrolment_ids
-from tasks.programmes import change_rules, merged_rules, open_policy_year
-from tasks.registration import import_roster
+from tasks.approval.deadlines import task_deadlines
+from tasks.approval.decisions import decide
+from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.claims.benefits import CAP_REACHED
+from tasks.common.programmes import change_rules, merged_rules, open_policy_year
+from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
+from tasks.registration.enrolment import import_roster
 from tests.factories import World, build_world, id_number
 from tests.tasks.test_claims import (
     COVERED_FROM,

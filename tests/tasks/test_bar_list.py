@@ -12,9 +12,9 @@ from models.bar_list import BarListEntry
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.members import Member
 from models.states import Actor
-from tasks.bar_list import add_to_bar_list, is_barred, lift_bar
-from tasks.eligibility import BARRED, EligibilityCounts, check_enrolments
-from tasks.programmes import create_programme
+from tasks.common.programmes import create_programme
+from tasks.eligibility.bar_list import add_to_bar_list, is_barred, lift_bar
+from tasks.eligibility.checks import BARRED, EligibilityCounts, check_enrolments
 from tests.factories import World, build_world, id_number
 from tests.tasks.test_eligibility import register, state
 

@@ -9,7 +9,7 @@ import pytest
 from models.claims_enums import BenefitType
 from models.errors import ValidationFailed
 from models.rules import PolicyRules, RoutingRule, mutual_aid_benefits
-from tasks.benefits import Calculation, ClaimFacts, calculate, required_levels, times_ratio
+from tasks.claims.benefits import Calculation, ClaimFacts, calculate, required_levels, times_ratio
 
 RULES = PolicyRules()
 H = BenefitType.HOSPITALISATION

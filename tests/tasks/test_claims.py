@@ -11,6 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import Session, col, select
 
+from core import settings as settings_module
+from core.storage.base import ObjectStore
 from models.approvals import ApprovalTask, TaskKind, TaskStatus
 from models.audit import AuditEvent
 from models.claims import Claim, ClaimDocument, ClaimInput, ClaimStatus
@@ -18,15 +20,13 @@ from models.claims_enums import BenefitType, DocumentType, HospitalTier
 from models.errors import ValidationFailed
 from models.members import Member
 from models.states import Actor
-from mutualaid import settings as settings_module
-from mutualaid.demo_data import luhn_card, pdf_bytes, png_bytes
-from mutualaid.storage.base import ObjectStore
-from tasks.adjudication import adjudicate_claims, route_claims, submitted_claim_ids
-from tasks.claims import add_documents, submit_claim
-from tasks.documents import UploadedDocument, stored_documents
-from tasks.eligibility import check_enrolments, pending_enrolment_ids
-from tasks.funds import collect_unit_contribution
-from tasks.registration import import_roster
+from mutualaid.demo.data import luhn_card, pdf_bytes, png_bytes
+from tasks.claims.adjudication import adjudicate_claims, route_claims, submitted_claim_ids
+from tasks.claims.documents import UploadedDocument, stored_documents
+from tasks.claims.submission import add_documents, submit_claim
+from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
+from tasks.funds.ledger import collect_unit_contribution
+from tasks.registration.enrolment import import_roster
 from tests.factories import World, build_world, id_number
 
 HEADER = "姓名,身份证号,手机号,在职状态,单位编码,银行卡号,开户银行"
@@ -557,7 +557,7 @@ def test_every_status_change_is_audited(session: Session, store: ObjectStore, wo
 def decide_all(session: Session, world: World, claim: Claim) -> list[int]:
     """Approve every level the claim is routed to (l1_a, l2_a, l3 of the standard world); the levels decided."""
     from models.approvals import DecisionIn, Outcome
-    from tasks.approval import decide
+    from tasks.approval.decisions import decide
 
     reviewers = {1: "l1_a", 2: "l2_a", 3: "l3"}
     decided = []
@@ -607,7 +607,7 @@ def test_routing_thresholds_are_configuration(
     session: Session, store: ObjectStore, world: World, member: Member
 ) -> None:
     from models.rules import PolicyRules, RoutingRule
-    from tasks.programmes import change_rules
+    from tasks.common.programmes import change_rules
 
     rules = world.policy_year.policy().model_copy(update={"routing": RoutingRule(top_level_above_fen=100_000)})
     change_rules(session=session, policy_year=world.policy_year, rules=PolicyRules.model_validate(rules.model_dump()),

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from models.enrolments import EnrolmentStatus
-from tasks.coverage import covers, in_time, local_date
+from tasks.claims.coverage import covers, in_time, local_date
 
 START, END = date(2026, 4, 5), date(2026, 12, 31)
 

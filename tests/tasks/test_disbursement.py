@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from core.storage.base import ObjectStore
 from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskStatus
 from models.audit import AuditEvent
 from models.claims import Claim, ClaimStatus
@@ -17,15 +18,14 @@ from models.funds import FundSource
 from models.members import Member
 from models.payments import BatchStatus, Payment, PaymentBatch, PaymentStatus
 from models.states import Actor
-from mutualaid.storage.base import ObjectStore
-from tasks.adjudication import adjudicate_claims, route_claims
-from tasks.approval import decide, take_task
-from tasks.bank import luhn_ok, settle_payment_file
-from tasks.disbursement import create_batch
-from tasks.funds import fund_balance, record_receipt
-from tasks.notice import release_notices
-from tasks.payment_files import read_payment_csv, read_result_csv
-from tasks.settlement import import_bank_results, retry_failed
+from mutualaid.demo.bank import luhn_ok, settle_payment_file
+from tasks.approval.decisions import decide, take_task
+from tasks.approval.notice import release_notices
+from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.disbursement.bank_files import read_payment_csv, read_result_csv
+from tasks.disbursement.batches import create_batch
+from tasks.disbursement.settlement import import_bank_results, retry_failed
+from tasks.funds.ledger import fund_balance, record_receipt
 from tests.factories import World, build_world
 from tests.tasks.test_claims import documents, enrol_members, file_claim, hospital_claim
 

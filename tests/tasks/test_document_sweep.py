@@ -14,18 +14,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from core.settings import Settings
+from core.storage.base import ObjectStore, ObjectStoreUnavailable, sha256_hex
+from core.storage.local import LocalObjectStore
+from core.storage.s3 import S3ObjectStore
 from models.claims import Claim, ClaimDocument
 from models.claims_enums import DocumentType
 from models.states import Actor
-from mutualaid.demo_data import pdf_bytes, png_bytes
-from mutualaid.settings import Settings
-from mutualaid.storage.base import ObjectStore, ObjectStoreUnavailable, sha256_hex
-from mutualaid.storage.local import LocalObjectStore
-from mutualaid.storage.s3 import S3ObjectStore
-from tasks.claim_filing import file_claim, referenced_by_committed_rows
-from tasks.claim_input import ClaimFiling
-from tasks.document_sweep import sweep_unreferenced_documents
-from tasks.documents import UploadedDocument, object_key_for, stored_documents
+from mutualaid.demo.data import pdf_bytes, png_bytes
+from tasks.claims.document_sweep import sweep_unreferenced_documents
+from tasks.claims.documents import UploadedDocument, object_key_for, stored_documents
+from tasks.claims.filing import file_claim, referenced_by_committed_rows
+from tasks.claims.filing_input import ClaimFiling
 from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 from tests.storage.conftest import make_s3_store

@@ -16,7 +16,9 @@ from models.members import Member
 from models.org import OrgLevel, OrgUnit
 from models.rules import PolicyRules
 from models.states import Actor
-from tasks.eligibility import (
+from tasks.common.orgs import create_org_unit
+from tasks.common.programmes import open_policy_year
+from tasks.eligibility.checks import (
     SHANGHAI,
     EligibilityCounts,
     age_on,
@@ -24,9 +26,7 @@ from tasks.eligibility import (
     pending_enrolment_ids,
     reference_day,
 )
-from tasks.orgs import create_org_unit
-from tasks.programmes import open_policy_year
-from tasks.registration import import_roster
+from tasks.registration.enrolment import import_roster
 from tests.factories import World, build_world, id_number
 
 HEADER = "姓名,身份证号,手机号,在职状态,单位,银行卡号,开户银行"

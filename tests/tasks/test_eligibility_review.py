@@ -11,9 +11,9 @@ from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskKind
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.errors import Conflict, NotFound, ValidationFailed
 from models.members import Member
-from tasks.approval import decide, take_task
-from tasks.eligibility import check_enrolments
-from tasks.queue import TaskSearch, search_tasks
+from tasks.approval.decisions import decide, take_task
+from tasks.approval.queue import TaskSearch, search_tasks
+from tasks.eligibility.checks import check_enrolments
 from tests.factories import build_world, id_number
 
 

@@ -2,10 +2,10 @@
 (DOMAIN 2.6 rule 4: "the cap is checked again at final approval, so two claims can never together pass it").
 
 Real threads, each with its own session and connection, drive real final-level decisions
-(tasks.approval.decide) on one real database. The threads start together (a barrier), and each waits
+(tasks.approval.decisions.decide) on one real database. The threads start together (a barrier), and each waits
 for the other at the moment it is about to count the member's granted claims (a second barrier, with a
 short timeout, entered from a SQLAlchemy statement hook): without a lock both would count before either
-commits. On PostgreSQL the member row lock in tasks.approval._final_approval makes the second wait until
+commits. On PostgreSQL the member row lock in tasks.approval.decisions._final_approval makes the second wait until
 the first commits; on SQLite every write transaction begins IMMEDIATE, so the second waits at its start.
 Either way the second one counts the first one's grant: it is lowered to what is left (or refused), with
 an explanation step, and nothing is half-written.
@@ -23,23 +23,23 @@ import pytest
 from sqlalchemy import Engine, event, func
 from sqlmodel import Session, col, select
 
+from core.storage.base import ObjectStore
 from models.approvals import ApprovalTask, Decision, DecisionIn, Outcome, TaskStatus
 from models.audit import AuditEvent, OutboxMessage
 from models.claims import Claim, ClaimStatus
 from models.errors import Conflict
 from models.members import Member
 from models.users import User
-from mutualaid.storage.base import ObjectStore
-from tasks.adjudication import adjudicate_claims, route_claims
-from tasks.approval import decide
-from tasks.benefits import CAP_REACHED
+from tasks.approval.decisions import decide
+from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.claims.benefits import CAP_REACHED
 from tests.factories import World, build_world
 from tests.tasks.test_adjudication import Filer, costing, critical, fresh
 from tests.tasks.test_claims import enrol_members
 
 ROUNDS = 3  # each race is run a few times: the order in which the two threads win varies
 RENDEZVOUS_SECONDS = 1.5  # how long a thread about to count usage waits for the other one
-USAGE_QUERY = "sum(claim.payout_fen)"  # tasks.limits.usage_of
+USAGE_QUERY = "sum(claim.payout_fen)"  # tasks.claims.limits.usage_of
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from models.members import Member
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
 from models.states import Actor
-from tasks.eligibility import check_enrolments, pending_enrolment_ids
-from tasks.funds import (
+from tasks.common.programmes import open_policy_year
+from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
+from tasks.funds.ledger import (
     FundFigures,
     UnitReconciliation,
     collect_unit_contribution,
@@ -30,9 +31,8 @@ from tasks.funds import (
     record_receipt,
     reverse_payout,
 )
-from tasks.programmes import open_policy_year
-from tasks.registration import import_roster_rows
-from tasks.roster import parse_roster
+from tasks.registration.enrolment import import_roster_rows
+from tasks.registration.roster import parse_roster
 from tests.factories import World, build_world, id_number
 
 HEADER = "姓名,身份证号,手机号,在职状态,单位,银行卡号,开户银行"

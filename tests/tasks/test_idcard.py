@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tasks.idcard import (
+from tasks.common.idcard import (
     CHECK_CHARS,
     WEIGHTS,
     InvalidIdNumber,

@@ -1,6 +1,6 @@
 """Decision letters written from real decisions: approval, rejection with its reason, request for materials.
 
-Claims are decided through tasks.approval.decide, which commits the outbox event the letter is written from;
+Claims are decided through tasks.approval.decisions.decide, which commits the outbox event the letter is written from;
 the letter is rendered, stored in the local object store and recorded on the claim.
 """
 
@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
+from core.storage.base import ObjectStore, sha256_hex
 from models.approvals import ApprovalTask, DecisionIn, Outcome
 from models.audit import OutboxMessage
 from models.base import as_utc
@@ -20,11 +21,10 @@ from models.claims import Claim
 from models.errors import NotFound
 from models.letters import Letter, LetterKind
 from models.rules import PolicyRules
-from mutualaid.storage.base import ObjectStore, sha256_hex
-from tasks.approval import decide
-from tasks.explain import describe
-from tasks.labels import label
-from tasks.letters import (
+from tasks.approval.decisions import decide
+from tasks.claims.explain import describe
+from tasks.common.labels import label
+from tasks.letters.decision_letters import (
     explanation_of,
     letter_bytes,
     letter_key,

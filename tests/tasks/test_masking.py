@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.masking import mask_id_number, mask_name
+from tasks.common.masking import mask_id_number, mask_name
 
 
 @pytest.mark.parametrize(

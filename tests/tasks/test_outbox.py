@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from core.storage.base import ObjectStore
+from core.storage.local import LocalObjectStore
+from core.storage.s3 import S3ObjectStore
 from models.audit import OutboxMessage
 from models.letters import Letter, LetterKind
-from mutualaid.storage.base import ObjectStore
-from mutualaid.storage.local import LocalObjectStore
-from mutualaid.storage.s3 import S3ObjectStore
-from tasks.letters import LETTER_TOPICS
-from tasks.outbox import (
+from tasks.letters.decision_letters import LETTER_TOPICS
+from tasks.letters.outbox import (
     HANDLERS,
     MAX_ATTEMPTS,
     count_given_up,

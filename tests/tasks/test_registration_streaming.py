@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 
 from models.enrolments import Enrolment
 from models.members import Member
-from tasks.programmes import open_policy_year
-from tasks.registration import ImportReport, import_roster, import_roster_rows
-from tasks.roster import RosterFileError, parse_roster
+from tasks.common.programmes import open_policy_year
+from tasks.registration.enrolment import ImportReport, import_roster, import_roster_rows
+from tasks.registration.roster import RosterFileError, parse_roster
 from tests.conftest import TEST_DB
 from tests.factories import World, build_world, id_number
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from jinja2 import TemplateNotFound, UndefinedError
 
-from tasks.labels import label
-from tasks.masking import mask_id_number, mask_name
-from tasks.render import pct, render, yuan
+from tasks.common.labels import label
+from tasks.common.masking import mask_id_number, mask_name
+from tasks.common.render import pct, render, yuan
 
 LANGUAGES = ("zh-CN", "en")
 Context = dict[str, Any]

@@ -10,7 +10,7 @@ import pytest
 
 from models.errors import ValidationFailed
 from models.members import EmploymentStatus
-from tasks.roster import RosterFileError, RowError, error_report_csv, parse_roster
+from tasks.registration.roster import RosterFileError, RowError, error_report_csv, parse_roster
 from tests.factories import id_number
 
 HEADER_ZH = "姓名,身份证号,手机号,在职状态,单位,银行卡号,开户银行"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from tasks.roster import (
+from tasks.registration.roster import (
     CARD_AS_NUMBER,
     ID_AS_NUMBER,
     SNIFF_BYTES,

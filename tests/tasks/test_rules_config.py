@@ -15,8 +15,8 @@ from models.errors import ValidationFailed
 from models.programmes import PolicyRulesVersion
 from models.rules import LumpSumRule, PolicyRules, ReimbursementRule, RequestedAmountRule
 from models.states import Actor
-from tasks.benefits import ClaimFacts, calculate
-from tasks.programmes import change_rules, merged_rules, rules_versions, validated_rules
+from tasks.claims.benefits import ClaimFacts, calculate
+from tasks.common.programmes import change_rules, merged_rules, rules_versions, validated_rules
 from tests.factories import build_world
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "rules"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
+from core.storage.base import ObjectStore
 from models.claims import Claim, ClaimInput, ClaimStatus
 from models.claims_enums import DocumentType
 from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
@@ -22,12 +23,11 @@ from models.members import EmploymentStatus, Member, Sex
 from models.programmes import ProgrammeKind
 from models.rules import PolicyRules
 from models.states import Actor
-from mutualaid.storage.base import ObjectStore
-from tasks.adjudication import adjudicate_claims, route_claims
-from tasks.benefits import ClaimFacts, calculate
-from tasks.claims import submit_claim
-from tasks.documents import stored_documents
-from tasks.programmes import create_programme, open_policy_year
+from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.claims.benefits import ClaimFacts, calculate
+from tasks.claims.documents import stored_documents
+from tasks.claims.submission import submit_claim
+from tasks.common.programmes import create_programme, open_policy_year
 from tests.factories import World, build_world, id_number
 from tests.tasks.test_claims import documents
 

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from core.storage.base import ObjectStore
 from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskStatus
 from models.claims import BenefitType, Claim, ClaimInput, ClaimStatus
 from models.claims_enums import DocumentType
@@ -33,12 +34,11 @@ from models.funds import FundSource
 from models.members import Member
 from models.states import Actor
 from models.what_if import WhatIfReport
-from mutualaid.storage.base import ObjectStore
-from tasks.adjudication import adjudicate_claims, route_claims
-from tasks.approval import decide, take_task
-from tasks.funds import record_receipt
-from tasks.programmes import change_rules, merged_rules
-from tasks.what_if import claim_ratio, simulate
+from tasks.approval.decisions import decide, take_task
+from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.claims.what_if import claim_ratio, simulate
+from tasks.common.programmes import change_rules, merged_rules
+from tasks.funds.ledger import record_receipt
 from tests.factories import World, build_world
 from tests.tasks.test_claims import HOSPITAL_DOCS, documents, enrol_members, file_claim, hospital_claim
 

@@ -45,7 +45,8 @@ from models.approvals import ApprovalTask
 from models.audit import AuditEvent
 from models.claims import Claim
 from models.states import Actor
-from tasks.claims.adjudication import adjudicate_claims, route_claims, submitted_claim_ids
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import adjudicate_claims, submitted_claim_ids
 
 YEAR = 2026
 BATCH = 50_000  # rows per setup insert batch

@@ -20,7 +20,8 @@ from models.approvals import ApprovalTask, TaskStatus
 from models.base import utcnow
 from models.states import Actor
 from tasks.approval.deadlines import escalate_overdue, remind_overdue
-from tasks.claims.adjudication import route_claims, submitted_claim_ids
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import submitted_claim_ids
 
 FLOW_ACTOR = Actor(None, "flow:approval")
 SWEEP_ACTOR = Actor(None, "flow:deadline-sweep")

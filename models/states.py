@@ -7,7 +7,6 @@ statement and writes one audit event per row, copied from the rows with INSERT .
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,20 +15,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    ColumnElement,
     DateTime,
-    Integer,
-    String,
-    any_,
     bindparam,
     cast,
-    func,
     insert,
     literal,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -43,6 +36,7 @@ from models.notices import NoticeStatus as N
 from models.notices import ObjectionStatus as O
 from models.payments import BatchStatus as B
 from models.payments import PaymentStatus as P
+from models.sql import id_in
 
 
 @dataclass(frozen=True)
@@ -316,20 +310,3 @@ def _bound(column: str, value: Any) -> Any:
     if isinstance(kind, (DateTime, JSON)):
         return literal(value, kind).label(column)
     return cast(literal(value, kind), kind).label(column)
-
-
-def id_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """SQL: `column IN ids`, with the ids sent as one parameter (an array on PostgreSQL, JSON on SQLite).
-
-    A chunk of thousands of ids as one bound value each costs more in SQLAlchemy's statement expansion and
-    the server's parser than the statement itself.
-    """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # An array literal as text: psycopg's own list adaptation costs more than the query it feeds.
-        text = "{" + ",".join(map(str, map(int, ids))) + "}"
-        return column == any_(cast(bindparam(None, text, type_=String), ARRAY(Integer)))
-    if dialect == "sqlite":
-        each = func.json_each(bindparam(None, json.dumps(list(ids)), type_=String)).table_valued("value")
-        return column.in_(select(each.c.value))
-    return column.in_(list(ids))

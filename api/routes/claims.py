@@ -31,10 +31,10 @@ from models.base import utcnow
 from models.claims import Claim
 from models.errors import Forbidden, NotFound, ValidationFailed
 from models.users import Role, User
-from tasks.approval.decisions import actor_of
 from tasks.claims.documents import UploadedDocument
 from tasks.claims.filing import FILER_ROLES, add_claim_documents, claim_for_filer, document_of, documents_of, file_claim
 from tasks.claims.filing_input import check_upload_count, parse_filing, upload_of
+from tasks.common.users import actor_of
 
 router = APIRouter(prefix="/api/claims", tags=["claims"])
 

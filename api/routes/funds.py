@@ -15,8 +15,8 @@ from api.schemas import FundPublic, ReceiptIn, ReceiptPublic, ReconciliationPubl
 from api.views import attachment, fund_public, receipt_public, reconciliation_public
 from models.base import format_yuan
 from models.users import Role, User
-from tasks.approval.decisions import actor_of
 from tasks.common.orgs import get_by_code
+from tasks.common.users import actor_of
 from tasks.funds.ledger import (
     collect_unit_contribution,
     fund_balance,

@@ -29,10 +29,10 @@ from models.members import Member
 from models.org import OrgUnit
 from models.programmes import PolicyRulesVersion, PolicyYear, Programme
 from models.users import Role, User
-from tasks.approval.decisions import actor_of
 from tasks.claims.quote import Quote, quote
 from tasks.common.orgs import under
 from tasks.common.programmes import change_rules, merged_rules, rules_versions, validated_rules
+from tasks.common.users import actor_of
 
 router = APIRouter(prefix="/api", tags=["rules"])
 

@@ -18,31 +18,15 @@ from sqlmodel import Session, col
 from models.approvals import ApprovalTask
 from models.audit import AuditEvent, OutboxMessage
 from models.notifications import Notification, NotificationKind
-from models.rules import PolicyRules
-from models.states import Actor, id_in
+from models.sql import id_in
+from models.states import Actor
 from models.users import REVIEW_LEVEL_OF_ROLE, Role, User
 from tasks.approval.queue import OPEN_STATUSES
 from tasks.common.labels import label
-from tasks.common.workdays import Calendar
 
 TASK = ApprovalTask.__table__  # type: ignore[attr-defined]
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
-
-
-def calendar_of(rules: PolicyRules) -> Calendar:
-    """The working-day calendar of a policy year."""
-    return Calendar.of(rules.holidays, rules.extra_workdays)
-
-
-def task_deadlines(rules: PolicyRules, level: int, opened: datetime) -> tuple[datetime, datetime]:
-    """When a task of `level` opened at `opened` falls due, and when it is escalated if still undecided."""
-    calendar = calendar_of(rules)
-    days = rules.routing.due_working_days.get(level, 5)
-    return (
-        calendar.end_of_working_day(opened, days),
-        calendar.end_of_working_day(opened, days + rules.routing.escalate_after_working_days),
-    )
 
 
 def _undone(session: Session, moment: Any, done: Any, as_of: datetime, limit: int) -> list[Any]:

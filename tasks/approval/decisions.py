@@ -28,17 +28,13 @@ from tasks.approval.notice import decide_objection
 from tasks.approval.queue import get_visible_task
 from tasks.approval.routing import open_task
 from tasks.common.labels import label
+from tasks.common.users import actor_of
 
 FILER = "不能审批本人经办提交的申请"
 OWN_CLAIM = "不能审批本人的申请"
 TWO_LEVELS = "同一案件不能由同一人在两个层级审批"
 DECISION = Decision.__table__  # type: ignore[attr-defined]
 DECISION_INSERT = insert(DECISION).returning(DECISION.c.id)
-
-
-def actor_of(user: User) -> Actor:
-    """The audit actor for a user."""
-    return Actor(user.id, user.username)
 
 
 def take_task(*, session: Session, user: User, task_id: int) -> ApprovalTask:

@@ -31,7 +31,8 @@ from models.notifications import Notification, NotificationKind
 from models.org import OrgUnit
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
-from models.states import Actor, change_status, change_status_bulk, id_in
+from models.sql import id_in
+from models.states import Actor, change_status, change_status_bulk
 from tasks.approval.routing import open_task
 from tasks.common.masking import mask_name
 

@@ -1,4 +1,5 @@
-"""Routing (DOMAIN 2.7): which org unit decides a claim at each level, and opening the task there.
+"""Routing (DOMAIN 2.7): which org unit decides a claim at each level, and opening the task there; a chunk of
+calculated claims is routed to its first level in one bulk change and one insert of its tasks.
 
 Level 1 belongs to the claim's grassroots union, level 2 to its county union, level 3 to the city union.
 A task carries the path of its org unit (so a reviewer's subtree is one index range), the claim's benefit
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from models.approvals import ApprovalTask, TaskKind, TaskStatus
 from models.base import utcnow
@@ -23,8 +24,10 @@ from models.errors import ValidationFailed
 from models.org import LEVEL_ORG, OrgUnit
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
-from models.states import Actor, change_status
-from tasks.approval.deadlines import task_deadlines
+from models.sql import id_in
+from models.states import SYSTEM, Actor, change_status, change_status_bulk
+from tasks.common.bulk import insert_rows
+from tasks.common.workdays import task_deadlines
 
 OrgCache = dict[tuple[int, int], tuple[int, str]]
 TASK = ApprovalTask.__table__  # type: ignore[attr-defined]
@@ -143,3 +146,44 @@ def start_review(*, session: Session, claim: Claim, actor: Actor) -> None:
     """Route a submitted claim: open its first-level task and mark it in review."""
     open_task(session=session, claim=claim, level=1)
     change_status(session, claim, ClaimStatus.IN_REVIEW, actor=actor, data={"required_levels": claim.required_levels})
+
+
+def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTEM) -> int:
+    """Open the first-level review task of each calculated claim and move the chunk to review."""
+    session.flush()
+    claims = session.execute(
+        sa_select(
+            CLAIM.c.id, CLAIM.c.policy_year_id, CLAIM.c.org_unit_id, CLAIM.c.review_round, CLAIM.c.benefit_type
+        ).where(
+            id_in(session, CLAIM.c.id, claim_ids),
+            CLAIM.c.status == ClaimStatus.SUBMITTED,
+            CLAIM.c.required_levels.is_not(None),
+        )
+    ).all()
+    if not claims:
+        return 0
+    now = utcnow()
+    rules = {
+        py.id: py.policy()
+        for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
+    }
+    deadlines = {year_id: task_deadlines(year_rules, 1, now) for year_id, year_rules in rules.items()}
+    cache: OrgCache = {}
+    units = {u.id: u for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_({c.org_unit_id for c in claims})))}
+    owner = {unit_id: level_org(session=session, unit=unit, level=1, cache=cache) for unit_id, unit in units.items()}
+    moved = set(
+        change_status_bulk(
+            session, Claim, [c.id for c in claims], ClaimStatus.IN_REVIEW, actor=actor, values={"current_level": 1}
+        )
+    )
+    tasks = [
+        new_task_values(
+            claim_id=c.id, benefit_type=c.benefit_type, level=1, review_round=c.review_round, org=owner[c.org_unit_id],
+            unit_path=units[c.org_unit_id].path, rules=rules[c.policy_year_id], now=now,
+            deadlines=deadlines[c.policy_year_id],
+        )
+        for c in claims
+        if c.id in moved
+    ]  # fmt: skip
+    insert_rows(session, TASK, tasks)
+    return len(moved)

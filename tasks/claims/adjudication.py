@@ -5,21 +5,18 @@ benchmarks/bench_adjudication.py): each chunk reads its claims, their enrolments
 claims (cap usage) and the live invoices it could collide with in one query each, as plain rows (no ORM
 objects); writes the calculations back in one statement (UPDATE ... FROM a JSON record set on PostgreSQL,
 an executemany on SQLite); and refuses the claims the rules refuse in one bulk status change (one audit
-event per claim, with its own reason). `route_claims` (the approval step) moves a chunk to review in one
-bulk change and inserts the first-level tasks of the claims that moved in one executemany.
+event per claim, with its own reason). Routing the calculated claims to review is the approval step's
+(tasks.approval.routing.route_claims).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import JSON, Integer, String, bindparam, column, func, insert, update
-from sqlalchemy import cast as sql_cast
-from sqlalchemy import select as sa_select
+from sqlalchemy import Integer, bindparam, column, insert, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -29,16 +26,15 @@ from models.base import utcnow
 from models.claims import Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.errors import ValidationFailed
-from models.org import OrgUnit
 from models.programmes import PolicyYear
-from models.states import SYSTEM, Actor, change_status_bulk, id_in
-from tasks.approval.deadlines import task_deadlines
-from tasks.approval.routing import OrgCache, level_org, new_task_values
+from models.sql import id_in
+from models.states import SYSTEM, Actor, change_status_bulk
 from tasks.claims.benefits import calculate
 from tasks.claims.coverage import COVERING_STATUSES, covers, in_time, local_date
 from tasks.claims.invoices import duplicate_invoice_reason, held_invoices
 from tasks.claims.limits import usage_of
 from tasks.claims.submission import facts_of
+from tasks.common.bulk import recordset
 
 CLAIM = Claim.__table__  # type: ignore[attr-defined]
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
@@ -183,7 +179,7 @@ def _write(*, session: Session, columns: Sequence[str], rows: list[dict[str, Any
     if session.get_bind().dialect.name == "postgresql":
         # One statement for the chunk: the rows travel as one JSON document (an executemany of
         # thousands of UPDATEs costs several times more round trips and parsing).
-        given = _recordset(rows, [column("claim_id", Integer), *(column(name, CLAIM.c[name].type) for name in columns)])
+        given = recordset(rows, [column("claim_id", Integer), *(column(name, CLAIM.c[name].type) for name in columns)])
         session.execute(
             update(CLAIM)
             .where(CLAIM.c.id == given.c.claim_id, CLAIM.c.status == ClaimStatus.SUBMITTED)
@@ -197,35 +193,6 @@ def _write(*, session: Session, columns: Sequence[str], rows: list[dict[str, Any
             rows,
         )
     _sync_loaded(session, {row["claim_id"]: {name: row[name] for name in columns} for row in rows})
-
-
-def _recordset(rows: list[dict[str, Any]], fields: list[Any]) -> Any:
-    """PostgreSQL: `rows` as a derived table `given` of `fields`, sent as one JSON document."""
-    data = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
-    return (
-        func.json_to_recordset(sql_cast(bindparam(None, data, type_=String), JSON))
-        .table_valued(*fields)
-        .render_derived(name="given", with_types=True)
-    )
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, date):  # dates and timestamps, read back by their column's type
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def insert_rows(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert `rows` (dicts with the same keys) into `table`: one INSERT ... SELECT from a JSON record set on
-    PostgreSQL (an executemany costs twice as much there), an executemany elsewhere."""
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
-        return
-    names = list(rows[0])
-    given = _recordset(rows, [column(name, table.c[name].type) for name in names])
-    session.execute(insert(table).from_select(names, sa_select(*(given.c[name] for name in names))))
 
 
 def _sync_loaded(session: Session, values: Mapping[int, Mapping[str, Any]]) -> None:
@@ -258,44 +225,3 @@ def _refuse(*, session: Session, refused: dict[int, str], actor: Actor) -> None:
                 for claim_id in moved
             ],
         )  # fmt: skip
-
-
-def route_claims(*, session: Session, claim_ids: list[int], actor: Actor = SYSTEM) -> int:
-    """Open the first-level review task of each calculated claim and move the chunk to review."""
-    session.flush()
-    claims = session.execute(
-        sa_select(
-            CLAIM.c.id, CLAIM.c.policy_year_id, CLAIM.c.org_unit_id, CLAIM.c.review_round, CLAIM.c.benefit_type
-        ).where(
-            id_in(session, CLAIM.c.id, claim_ids),
-            CLAIM.c.status == ClaimStatus.SUBMITTED,
-            CLAIM.c.required_levels.is_not(None),
-        )
-    ).all()
-    if not claims:
-        return 0
-    now = utcnow()
-    rules = {
-        py.id: py.policy()
-        for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
-    }
-    deadlines = {year_id: task_deadlines(year_rules, 1, now) for year_id, year_rules in rules.items()}
-    cache: OrgCache = {}
-    units = {u.id: u for u in session.exec(select(OrgUnit).where(col(OrgUnit.id).in_({c.org_unit_id for c in claims})))}
-    owner = {unit_id: level_org(session=session, unit=unit, level=1, cache=cache) for unit_id, unit in units.items()}
-    moved = set(
-        change_status_bulk(
-            session, Claim, [c.id for c in claims], ClaimStatus.IN_REVIEW, actor=actor, values={"current_level": 1}
-        )
-    )
-    tasks = [
-        new_task_values(
-            claim_id=c.id, benefit_type=c.benefit_type, level=1, review_round=c.review_round, org=owner[c.org_unit_id],
-            unit_path=units[c.org_unit_id].path, rules=rules[c.policy_year_id], now=now,
-            deadlines=deadlines[c.policy_year_id],
-        )
-        for c in claims
-        if c.id in moved
-    ]  # fmt: skip
-    insert_rows(session, TASK, tasks)
-    return len(moved)

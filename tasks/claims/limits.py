@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from models.claims import CAP_COUNTING_STATUSES, Claim
 from models.rules import PolicyRules
-from models.states import id_in
+from models.sql import id_in
 
 
 @dataclass

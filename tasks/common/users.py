@@ -8,6 +8,7 @@ from core.security import hash_password, verify_password
 from models.errors import Conflict, ValidationFailed
 from models.members import Member
 from models.org import OrgUnit
+from models.states import Actor
 from models.users import REVIEW_LEVEL_OF_ROLE, Role, User, UserCreate, UserPublic
 from tasks.common.orgs import get_by_code
 
@@ -65,3 +66,8 @@ def to_public(user: User) -> UserPublic:
         is_active=user.is_active,
         is_supervisor=user.is_supervisor,
     )
+
+
+def actor_of(user: User) -> Actor:
+    """The audit actor for a user."""
+    return Actor(user.id, user.username)

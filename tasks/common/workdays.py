@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from models.rules import PolicyRules
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
 
@@ -59,3 +61,18 @@ def due_at(
 ) -> datetime:
     """End of the working day `days` working days after `created`, Shanghai time, as aware UTC."""
     return Calendar.of(holidays, extra_workdays).end_of_working_day(created, days)
+
+
+def calendar_of(rules: PolicyRules) -> Calendar:
+    """The working-day calendar of a policy year."""
+    return Calendar.of(rules.holidays, rules.extra_workdays)
+
+
+def task_deadlines(rules: PolicyRules, level: int, opened: datetime) -> tuple[datetime, datetime]:
+    """When a task of `level` opened at `opened` falls due, and when it is escalated if still undecided."""
+    calendar = calendar_of(rules)
+    days = rules.routing.due_working_days.get(level, 5)
+    return (
+        calendar.end_of_working_day(opened, days),
+        calendar.end_of_working_day(opened, days + rules.routing.escalate_after_working_days),
+    )

@@ -34,8 +34,9 @@ from models.members import Member
 from models.org import OrgLevel, OrgUnit
 from models.programmes import PolicyYear, Programme
 from models.rules import PolicyRules
-from models.states import SYSTEM, Actor, change_status_bulk, id_in
-from tasks.approval.deadlines import task_deadlines
+from models.sql import id_in
+from models.states import SYSTEM, Actor, change_status_bulk
+from tasks.common.workdays import task_deadlines
 from tasks.eligibility.bar_list import barred_clause
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -18,11 +18,11 @@ from models.claims import Claim
 from models.rules import PolicyRules
 from models.states import Actor
 from models.users import Role, UserCreate
-from tasks.approval.deadlines import escalate_overdue, remind_overdue, task_deadlines
+from tasks.approval.deadlines import escalate_overdue, remind_overdue
 from tasks.approval.routing import open_task
 from tasks.common.programmes import change_rules
 from tasks.common.users import create_user
-from tasks.common.workdays import SHANGHAI, Calendar
+from tasks.common.workdays import SHANGHAI, Calendar, task_deadlines
 from tests.api.conftest import ClaimMaker, fresh, login
 from tests.factories import PASSWORD, World
 

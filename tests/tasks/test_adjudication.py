@@ -27,11 +27,12 @@ from models.enrolments import Enrolment, EnrolmentStatus
 from models.members import EmploymentStatus, Member, Sex
 from models.programmes import PolicyYear
 from models.states import Actor
-from tasks.approval.deadlines import task_deadlines
 from tasks.approval.decisions import decide
-from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import adjudicate_claims
 from tasks.claims.benefits import CAP_REACHED
 from tasks.common.programmes import change_rules, merged_rules, open_policy_year
+from tasks.common.workdays import task_deadlines
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
 from tasks.registration.enrolment import import_roster
 from tests.factories import World, build_world, id_number

@@ -21,7 +21,8 @@ from models.errors import ValidationFailed
 from models.members import Member
 from models.states import Actor
 from mutualaid.demo.data import luhn_card, pdf_bytes, png_bytes
-from tasks.claims.adjudication import adjudicate_claims, route_claims, submitted_claim_ids
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import adjudicate_claims, submitted_claim_ids
 from tasks.claims.documents import UploadedDocument, stored_documents
 from tasks.claims.submission import add_documents, submit_claim
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids

@@ -21,7 +21,8 @@ from models.states import Actor
 from mutualaid.demo.bank import luhn_ok, settle_payment_file
 from tasks.approval.decisions import decide, take_task
 from tasks.approval.notice import release_notices
-from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import adjudicate_claims
 from tasks.disbursement.bank_files import read_payment_csv, read_result_csv
 from tasks.disbursement.batches import create_batch
 from tasks.disbursement.settlement import import_bank_results, retry_failed

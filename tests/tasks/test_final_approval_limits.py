@@ -31,7 +31,8 @@ from models.errors import Conflict
 from models.members import Member
 from models.users import User
 from tasks.approval.decisions import decide
-from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import adjudicate_claims
 from tasks.claims.benefits import CAP_REACHED
 from tests.factories import World, build_world
 from tests.tasks.test_adjudication import Filer, costing, critical, fresh

@@ -23,7 +23,8 @@ from models.members import EmploymentStatus, Member, Sex
 from models.programmes import ProgrammeKind
 from models.rules import PolicyRules
 from models.states import Actor
-from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import adjudicate_claims
 from tasks.claims.benefits import ClaimFacts, calculate
 from tasks.claims.documents import stored_documents
 from tasks.claims.submission import submit_claim

@@ -35,7 +35,8 @@ from models.members import Member
 from models.states import Actor
 from models.what_if import WhatIfReport
 from tasks.approval.decisions import decide, take_task
-from tasks.claims.adjudication import adjudicate_claims, route_claims
+from tasks.approval.routing import route_claims
+from tasks.claims.adjudication import adjudicate_claims
 from tasks.claims.what_if import claim_ratio, simulate
 from tasks.common.programmes import change_rules, merged_rules
 from tasks.funds.ledger import record_receipt

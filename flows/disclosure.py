@@ -12,7 +12,8 @@ from core.storage import get_store
 from flows.common import chunk_task, policy_year_of, report
 from models.base import utcnow
 from models.states import Actor
-from tasks.disclosure.figures import SHANGHAI, publish_disclosure
+from tasks.disclosure.figures import SHANGHAI
+from tasks.disclosure.publication import publish_disclosure
 
 FLOW_ACTOR = Actor(None, "flow:disclosure")
 

@@ -10,7 +10,8 @@ from core.db import session_scope
 from core.storage import get_store
 from flows.common import chunk_task, policy_year_of, report
 from models.states import Actor
-from tasks.publicity.announcements import publish_publicity, publish_renewal_reminders
+from tasks.publicity.announcements import publish_publicity
+from tasks.publicity.renewal_reminders import publish_renewal_reminders
 
 FLOW_ACTOR = Actor(None, "flow:publicity")
 

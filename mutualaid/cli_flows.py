@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
 
 SHANGHAI = "Asia/Shanghai"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -111,7 +114,6 @@ def schedule_command(programme: str, year: int) -> None:
     nightly sweep of unreferenced claim documents, the deadline sweep of approval tasks (every 30 minutes),
     and the outbox dispatcher (every minute, and on request right after a decision)."""
     from prefect import serve
-    from prefect.deployments.runner import RunnerDeployment
     from prefect.schedules import Cron, Interval
 
     from flows.approval import deadline_sweep_flow
@@ -121,29 +123,16 @@ def schedule_command(programme: str, year: int) -> None:
     from flows.publicity import renewal_reminders_flow
 
     parameters = {"programme_code": programme, "year": year}
+    serve(
+        _deployment(monthly_disclosure_flow, "monthly-disclosure", Cron("0 6 1 * *", timezone=SHANGHAI), parameters),
+        _deployment(renewal_reminders_flow, "renewal-reminders", Cron("0 8 1 11 *", timezone=SHANGHAI), parameters),
+        _deployment(document_sweep_flow, "document-sweep", Cron("30 2 * * *", timezone=SHANGHAI)),
+        _deployment(outbox_dispatch_flow, "outbox-dispatch", Interval(60)),
+        _deployment(deadline_sweep_flow, "deadline-sweep", Cron("*/30 * * * *", timezone=SHANGHAI)),
+    )
+
+
+def _deployment(flow: Any, name: str, schedule: Any, parameters: dict[str, Any] | None = None) -> RunnerDeployment:
+    """A flow as a deployment on one schedule (with the parameters it needs, if any)."""
     # to_deployment is synchronous outside an event loop; its declared type also admits a coroutine.
-    monthly = cast(
-        RunnerDeployment,
-        monthly_disclosure_flow.to_deployment(
-            name="monthly-disclosure", schedules=[Cron("0 6 1 * *", timezone=SHANGHAI)], parameters=parameters
-        ),
-    )
-    renewals = cast(
-        RunnerDeployment,
-        renewal_reminders_flow.to_deployment(
-            name="renewal-reminders", schedules=[Cron("0 8 1 11 *", timezone=SHANGHAI)], parameters=parameters
-        ),
-    )
-    sweep = cast(
-        RunnerDeployment,
-        document_sweep_flow.to_deployment(name="document-sweep", schedules=[Cron("30 2 * * *", timezone=SHANGHAI)]),
-    )
-    outbox = cast(
-        RunnerDeployment,
-        outbox_dispatch_flow.to_deployment(name="outbox-dispatch", schedules=[Interval(60)]),
-    )
-    deadlines = cast(
-        RunnerDeployment,
-        deadline_sweep_flow.to_deployment(name="deadline-sweep", schedules=[Cron("*/30 * * * *", timezone=SHANGHAI)]),
-    )
-    serve(monthly, renewals, sweep, outbox, deadlines)
+    return cast("RunnerDeployment", flow.to_deployment(name=name, schedules=[schedule], parameters=parameters))

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from models.what_if import WhatIfReport
 
 what_if = typer.Typer(
@@ -42,7 +44,7 @@ def simulate_year(
     from sqlmodel import Session
 
     from core.db import get_engine, reading_snapshot
-    from mutualaid.cli_admin import domain_errors
+    from mutualaid.cli_common import domain_errors
     from tasks.claims.what_if import simulate
     from tasks.common.programmes import get_policy_year
 
@@ -92,9 +94,7 @@ def parse_value(text: str) -> Any:
 def print_report(report: WhatIfReport, programme: str) -> None:
     """The report as a zh-CN table: actual, projected and their difference."""
     from rich.console import Console
-    from rich.table import Table
 
-    a, p, d = report.actual, report.projected, report.difference
     console = Console(soft_wrap=True)
     console.print(f"{programme} {report.year} 年度补偿测算（在规则第 {report.rules_version} 版基础上调整）")
     for change in report.rules_changed:
@@ -108,6 +108,23 @@ def print_report(report: WhatIfReport, programme: str) -> None:
     )
     if report.claims_under_earlier_rules:
         console.print(f"（其中 {report.claims_under_earlier_rules} 件的实际补偿按本年度早先版本的规则计算）")
+    console.print(_table(report))
+    console.print(
+        f"补偿增加 {report.payouts_up} 件，减少 {report.payouts_down} 件，不变 {report.payouts_unchanged} 件。"
+        f"会员缴费 {report.contributions_yuan} 元，基金收入合计 {report.receipts_yuan} 元。"
+    )
+    console.print(
+        "注：两列均按全部获准案件已发放计算。基金账户现状：已发放 "
+        f"{report.paid_to_date_yuan} 元，赔付率 {_percent(report.disclosed_claim_ratio)}，"
+        f"结余 {report.disclosed_fund_balance_yuan} 元。"
+    )
+
+
+def _table(report: WhatIfReport) -> Table:
+    """Actual, projected and difference, line by line: claims, payouts (and by benefit), ratio, balance, caps."""
+    from rich.table import Table
+
+    a, p, d = report.actual, report.projected, report.difference
     table = Table(show_lines=False)
     for title in ("项目", "实际", "模拟", "差额"):
         table.add_column(title, justify="left" if title == "项目" else "right")
@@ -125,16 +142,7 @@ def print_report(report: WhatIfReport, programme: str) -> None:
         table.add_row("赔付率", "—", "—", "—")  # no contributions received yet
     table.add_row("基金结余（元）", a.fund_balance_yuan, p.fund_balance_yuan, _signed_yuan(d.fund_balance_yuan))
     table.add_row("达到年度封顶（人）", str(a.members_at_cap), str(p.members_at_cap), _signed(d.members_at_cap))
-    console.print(table)
-    console.print(
-        f"补偿增加 {report.payouts_up} 件，减少 {report.payouts_down} 件，不变 {report.payouts_unchanged} 件。"
-        f"会员缴费 {report.contributions_yuan} 元，基金收入合计 {report.receipts_yuan} 元。"
-    )
-    console.print(
-        "注：两列均按全部获准案件已发放计算。基金账户现状：已发放 "
-        f"{report.paid_to_date_yuan} 元，赔付率 {_percent(report.disclosed_claim_ratio)}，"
-        f"结余 {report.disclosed_fund_balance_yuan} 元。"
-    )
+    return table
 
 
 def _value(value: Any) -> str:

@@ -2,45 +2,31 @@
 
 Each object carries its SHA-256 as user metadata (x-amz-meta-sha256), so an immutable put can
 compare content with one HEAD request instead of a download. The bucket is created lazily on
-the first put. The HTTP client has a short timeout and a single retry, so a store that is down
-surfaces as ObjectStoreUnavailable within seconds rather than after minutes of retries.
-`open` streams a GET's body (a roster of a million rows need not fit in memory) and hands the
-connection back to the pool when the stream is closed. An object's age is its Last-Modified time; `touch`
-renews it by copying the object onto itself (bytes, media type and metadata unchanged).
+the first put. The HTTP client gives up quickly, so a store that is down surfaces as
+ObjectStoreUnavailable within seconds (core.storage.s3_http). `open` streams a GET's body (a roster
+of a million rows need not fit in memory) and hands the connection back to the pool when the stream
+is closed. An object's age is its Last-Modified time; `touch` renews it by copying the object onto
+itself (bytes, media type and metadata unchanged).
 """
 
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, BinaryIO
-from xml.etree.ElementTree import ParseError
 
-import certifi
-import urllib3
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
-from minio.error import InvalidResponseError, S3Error, ServerError
+from minio.error import S3Error
 
-from core.storage.base import (
-    ObjectExists,
-    ObjectInfo,
-    ObjectStoreUnavailable,
-    StoredObject,
-    object_key_is_safe,
-    sha256_hex,
-)
+from core.storage.base import ObjectExists, ObjectInfo, StoredObject, object_key_is_safe, sha256_hex
+from core.storage.s3_http import ABSENT, ObjectStream, aware, http_client, reachable
 
 if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
-
     from core.settings import Settings
 
 SHA256_META = "sha256"  # sent as x-amz-meta-sha256
-_ABSENT = frozenset({"NoSuchKey", "NoSuchBucket", "NoSuchObject", "ResourceNotFound"})
 
 
 def _checked(key: str) -> str:
@@ -48,51 +34,6 @@ def _checked(key: str) -> str:
     if not object_key_is_safe(key):
         raise ValueError(f"unsafe object key: {key!r}")
     return key
-
-
-def _http_client(secure: bool, connect_timeout: float, read_timeout: float) -> urllib3.PoolManager:
-    """A pool that gives up quickly: short timeouts, one retry, TLS verified when secure."""
-    return urllib3.PoolManager(
-        timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-        retries=urllib3.Retry(total=1, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
-        maxsize=10,
-        cert_reqs="CERT_REQUIRED" if secure else "CERT_NONE",
-        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
-    )
-
-
-class _ObjectStream(io.RawIOBase):
-    """The body of a GET, read as it arrives; closing it closes the response and returns its connection."""
-
-    def __init__(self, response: urllib3.BaseHTTPResponse, endpoint: str) -> None:
-        self._response = response
-        self._endpoint = endpoint
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer) -> int:
-        out = memoryview(buffer).cast("B")
-        try:
-            data = self._response.read(len(out))
-        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
-            reason = f"{type(exc).__name__} while reading"
-            raise ObjectStoreUnavailable(f"object store at {self._endpoint} is unavailable ({reason})") from exc
-        out[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._response.close()
-            self._response.release_conn()
-        super().close()
-
-
-def _aware(moment: datetime | None) -> datetime:
-    """A listing's time as aware UTC (the epoch when the server sent none, so it counts as old)."""
-    if moment is None:
-        return datetime.fromtimestamp(0, UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class S3ObjectStore:
@@ -121,7 +62,7 @@ class S3ObjectStore:
             secret_key=secret_key,
             secure=secure,
             region=region,
-            http_client=_http_client(secure, connect_timeout, read_timeout),
+            http_client=http_client(secure, connect_timeout, read_timeout),
         )
         self._bucket_ready = False
 
@@ -141,25 +82,6 @@ class S3ObjectStore:
     def __repr__(self) -> str:
         return f"S3ObjectStore(endpoint={self.endpoint!r}, bucket={self.bucket!r})"
 
-    @contextmanager
-    def _reachable(self) -> Iterator[None]:
-        """Turn any failure to talk to the endpoint into ObjectStoreUnavailable."""
-        try:
-            yield
-        except S3Error as exc:
-            if exc.response is not None and exc.response.status >= 500:
-                raise self._unavailable(f"server error {exc.code}") from exc
-            raise
-        except (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError) as exc:
-            raise self._unavailable(type(exc).__name__) from exc
-        except ServerError as exc:
-            raise self._unavailable(f"HTTP status {exc.status_code}") from exc
-        except (InvalidResponseError, ParseError) as exc:
-            raise self._unavailable("response is not from an S3 server") from exc
-
-    def _unavailable(self, reason: str) -> ObjectStoreUnavailable:
-        return ObjectStoreUnavailable(f"object store at {self.endpoint} is unavailable ({reason})")
-
     def _ensure_bucket(self) -> None:
         """Create the bucket once, the first time something is written."""
         if self._bucket_ready:
@@ -177,7 +99,7 @@ class S3ObjectStore:
         try:
             stat = self.client.stat_object(self.bucket, key)
         except S3Error as exc:
-            if exc.code in _ABSENT:
+            if exc.code in ABSENT:
                 return None
             raise
         for name, value in (stat.metadata or {}).items():
@@ -189,7 +111,7 @@ class S3ObjectStore:
         """Store bytes under key and return their size and SHA-256."""
         _checked(key)
         stored = StoredObject(key=key, size=len(data), sha256=sha256_hex(data), media_type=media_type)
-        with self._reachable():
+        with reachable(self.endpoint):
             self._ensure_bucket()
             if immutable:
                 existing = self._stored_sha256(key)
@@ -217,60 +139,60 @@ class S3ObjectStore:
     def open(self, key: str) -> BinaryIO:
         """A stream of the object's bytes as they arrive (not seekable); KeyError when absent."""
         _checked(key)
-        with self._reachable():
+        with reachable(self.endpoint):
             try:
                 response = self.client.get_object(self.bucket, key)
             except S3Error as exc:
-                if exc.code in _ABSENT:
+                if exc.code in ABSENT:
                     raise KeyError(key) from None
                 raise
-        return io.BufferedReader(_ObjectStream(response, self.endpoint), buffer_size=256 * 1024)
+        return io.BufferedReader(ObjectStream(response, self.endpoint), buffer_size=256 * 1024)
 
     def exists(self, key: str) -> bool:
         """Whether key holds an object."""
         _checked(key)
-        with self._reachable():
+        with reachable(self.endpoint):
             return self._stored_sha256(key) is not None
 
     def list(self, prefix: str = "") -> list[str]:
         """All keys under prefix, sorted."""
-        with self._reachable():
+        with reachable(self.endpoint):
             try:
                 objects = self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True)
                 keys = [obj.object_name for obj in objects if obj.object_name and not obj.is_dir]
             except S3Error as exc:
-                if exc.code in _ABSENT:
+                if exc.code in ABSENT:
                     return []
                 raise
         return sorted(keys)
 
     def list_info(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object under prefix with its size and Last-Modified time, page by page as the listing arrives."""
-        with self._reachable():
+        with reachable(self.endpoint):
             try:
                 for obj in self.client.list_objects(self.bucket, prefix=prefix or None, recursive=True):
                     if obj.object_name and not obj.is_dir:
-                        yield ObjectInfo(obj.object_name, obj.size or 0, _aware(obj.last_modified))
+                        yield ObjectInfo(obj.object_name, obj.size or 0, aware(obj.last_modified))
             except S3Error as exc:
-                if exc.code not in _ABSENT:
+                if exc.code not in ABSENT:
                     raise
 
     def info(self, key: str) -> ObjectInfo | None:
         """The object's size and Last-Modified time, or None when absent."""
         _checked(key)
-        with self._reachable():
+        with reachable(self.endpoint):
             try:
                 stat = self.client.stat_object(self.bucket, key)
             except S3Error as exc:
-                if exc.code in _ABSENT:
+                if exc.code in ABSENT:
                     return None
                 raise
-        return ObjectInfo(key, stat.size or 0, _aware(stat.last_modified))
+        return ObjectInfo(key, stat.size or 0, aware(stat.last_modified))
 
     def touch(self, key: str) -> bool:
         """Copy the object onto itself (same bytes, media type and metadata) so its Last-Modified is now."""
         _checked(key)
-        with self._reachable():
+        with reachable(self.endpoint):
             try:
                 stat = self.client.stat_object(self.bucket, key)
                 metadata: dict[str, str | list[str] | tuple[str]] = {
@@ -284,7 +206,7 @@ class S3ObjectStore:
                     self.bucket, key, CopySource(self.bucket, key), metadata=metadata, metadata_directive=REPLACE
                 )
             except S3Error as exc:
-                if exc.code in _ABSENT:
+                if exc.code in ABSENT:
                     return False
                 raise
         return True
@@ -292,15 +214,15 @@ class S3ObjectStore:
     def delete(self, key: str) -> None:
         """Remove key; nothing happens when it is absent."""
         _checked(key)
-        with self._reachable():
+        with reachable(self.endpoint):
             try:
                 self.client.remove_object(self.bucket, key)
             except S3Error as exc:
-                if exc.code not in _ABSENT:
+                if exc.code not in ABSENT:
                     raise
 
     def url(self, key: str, *, expires: timedelta | None = None) -> str:
         """A presigned GET URL, valid for `expires` (the configured minutes by default)."""
         _checked(key)
-        with self._reachable():
+        with reachable(self.endpoint):
             return self.client.presigned_get_object(self.bucket, key, expires=expires or self.url_expires)

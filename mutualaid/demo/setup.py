@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from core.storage.base import ObjectStore
 from models.claims_enums import DocumentType
-from models.org import OrgLevel
+from models.org import OrgLevel, OrgUnit
 from models.rules import PolicyRules
 from models.users import Role, UserCreate
 from mutualaid.demo.data import HOSPITAL_DOCS, DemoMember, claim_input, documents_for, members, roster_csv
@@ -53,12 +53,16 @@ def set_up(session: Session, *, today: date, member_count: int, unit_count: int)
     ]
     programme = create_programme(session=session, code=PROGRAMME, name="职工医疗互助保障", owner=city)
     open_policy_year(session=session, programme=programme, year=plan.year, rules=PolicyRules())
-    staff: list[tuple[str, Role, str | None]] = [
-        ("admin", Role.ADMIN, None),
-        ("finance", Role.FINANCE, None),
-        ("auditor", Role.AUDITOR, None),
-    ]
-    staff += [(f"city{i}", Role.CITY_APPROVER, "SZ") for i in (1, 2)]
+    plan.units = _grassroots_units(session=session, counties=counties, unit_count=unit_count)
+    _create_staff(session=session, units=plan.units, counties=counties)
+    plan.late_units = plan.units[-2:]
+    session.commit()
+    return plan
+
+
+def _grassroots_units(*, session: Session, counties: list[OrgUnit], unit_count: int) -> list[str]:
+    """The enterprise unions, dealt round the counties in turn; their codes in the order made."""
+    codes: list[str] = []
     for n in range(unit_count):
         county = counties[n % len(counties)]
         code = f"{county.code}{n // len(counties) + 1:03d}"
@@ -66,8 +70,19 @@ def set_up(session: Session, *, today: date, member_count: int, unit_count: int)
             session=session, code=code, name=f"{county.name[:-3]}第{n + 1}企业工会", level=OrgLevel.GRASSROOTS,
             parent=county,
         )  # fmt: skip
-        plan.units.append(code)
-        staff.append((f"unit{code.lower()}", Role.UNIT_OFFICER, code))
+        codes.append(code)
+    return codes
+
+
+def _create_staff(*, session: Session, units: list[str], counties: list[OrgUnit]) -> None:
+    """The city's staff, an officer per unit and two reviewers per county (the first a supervisor)."""
+    staff: list[tuple[str, Role, str | None]] = [
+        ("admin", Role.ADMIN, None),
+        ("finance", Role.FINANCE, None),
+        ("auditor", Role.AUDITOR, None),
+    ]
+    staff += [(f"city{i}", Role.CITY_APPROVER, "SZ") for i in (1, 2)]
+    staff += [(f"unit{code.lower()}", Role.UNIT_OFFICER, code) for code in units]
     for county in counties:
         staff += [(f"county{county.code.lower()}a", Role.COUNTY_REVIEWER, county.code)]
         staff += [(f"county{county.code.lower()}b", Role.COUNTY_REVIEWER, county.code)]
@@ -80,9 +95,6 @@ def set_up(session: Session, *, today: date, member_count: int, unit_count: int)
                 is_supervisor=username in supervisors,
             ),
         )  # fmt: skip
-    plan.late_units = plan.units[-2:]
-    session.commit()
-    return plan
 
 
 def hand_in_papers(store: ObjectStore, plan: DemoPlan, *, member_count: int, claim_count: int, today: date) -> None:

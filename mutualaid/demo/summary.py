@@ -3,6 +3,7 @@ and where the disclosure is."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
@@ -61,14 +62,32 @@ def approval_lines(*, session: Session, results: dict[str, Any]) -> list[str]:
     ]
 
 
-def demo_summary(*, session: Session, year: int, results: dict[str, Any], seconds: float) -> str:
-    """A plain-text summary of the cycle just run."""
-    policy_year = session.exec(
+def disclosure_lines(*, session: Session, storage_root: Path | None) -> list[str]:
+    """The latest disclosure, its files in the store and its address in the API (nothing if none yet)."""
+    disclosure = session.exec(
+        select(Publication).where(Publication.kind == PublicationKind.DISCLOSURE).order_by(Publication.id.desc())  # type: ignore[union-attr]
+    ).first()
+    if not disclosure:
+        return []
+    files = session.exec(select(PublishedFile).where(PublishedFile.publication_id == disclosure.id)).all()
+    return [
+        f"disclosure {disclosure.period} v{disclosure.version} (manifest sha256 {disclosure.manifest_sha256[:16]}…)",
+        *(f"  {storage_root}/{f.object_key}" for f in files),
+        f"  via the API: /api/public/publications/{disclosure.id}",
+    ]
+
+
+def _demo_year(*, session: Session, year: int) -> PolicyYear:
+    """The demo programme's policy year."""
+    return session.exec(
         select(PolicyYear)
         .join(Programme, Programme.id == PolicyYear.programme_id)  # type: ignore[arg-type]
         .where(Programme.code == PROGRAMME, PolicyYear.year == year)
     ).one()
-    figures = fund_figures(session=session, policy_year=policy_year)
+
+
+def _claims_and_payments(*, session: Session, policy_year: PolicyYear) -> tuple[dict[str, int], int]:
+    """The year's claims by status, and the money paid out (payments that went through)."""
     by_status = dict(
         session.exec(
             select(Claim.status, func.count()).where(Claim.policy_year_id == policy_year.id).group_by(Claim.status)  # type: ignore[arg-type]
@@ -77,41 +96,37 @@ def demo_summary(*, session: Session, year: int, results: dict[str, Any], second
     paid_fen = session.exec(
         select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(Payment.status == PaymentStatus.PAID)
     ).one()
-    disclosure = session.exec(
-        select(Publication).where(Publication.kind == PublicationKind.DISCLOSURE).order_by(Publication.id.desc())  # type: ignore[union-attr]
-    ).first()
-    files = (
-        session.exec(select(PublishedFile).where(PublishedFile.publication_id == disclosure.id)).all()
-        if disclosure
-        else []
-    )
-    contributions = next(s["amount_fen"] for s in figures["contributions_by_source"] if s["source"] == "contribution")
+    return by_status, int(paid_fen)
+
+
+def demo_summary(*, session: Session, year: int, results: dict[str, Any], seconds: float) -> str:
+    """A plain-text summary of the cycle just run."""
+    policy_year = _demo_year(session=session, year=year)
+    figures = fund_figures(session=session, policy_year=policy_year)
+    by_status, paid_fen = _claims_and_payments(session=session, policy_year=policy_year)
     settings = get_settings()
+    published = disclosure_lines(session=session, storage_root=settings.storage_root)
+    contributions = next(s["amount_fen"] for s in figures["contributions_by_source"] if s["source"] == "contribution")
     registration = results.get("registration", {})
-    lines = [
-        "",
-        f"工会职工医疗互助保障 — {year} 年度演示 / programme year {year} demo",
-        "=" * 64,
-        f"members enrolled (active)   {figures['members_enrolled']:>10}   "
-        f"(roster rows {registration.get('total_rows')}, rejected rows {registration.get('rejected_rows')})",
-        f"contributions               {format_yuan(contributions):>10} CNY",
-        f"all receipts                {format_yuan(figures['contributions_total_fen']):>10} CNY",
-        f"claims                      {sum(by_status.values()):>10}",
-    ]
-    lines += [f"  {label('claim_status', s)} / {s:<16}{n:>6}" for s, n in sorted(by_status.items())]
-    lines += [
-        *approval_lines(session=session, results=results),
-        f"amount paid                 {format_yuan(int(paid_fen)):>10} CNY",
-        f"claim ratio (payouts ÷ contributions)  {figures['claim_ratio'] * 100:.2f}%",
-        f"fund balance                {format_yuan(figures['balance_fen']):>10} CNY",
-        *what_if_lines(session=session, policy_year=policy_year),
-    ]
-    if disclosure:
-        lines.append(
-            f"disclosure {disclosure.period} v{disclosure.version} (manifest sha256 {disclosure.manifest_sha256[:16]}…)"
-        )
-        for f in files:
-            lines.append(f"  {settings.storage_root}/{f.object_key}")
-        lines.append(f"  via the API: /api/public/publications/{disclosure.id}")
-    lines += [f"database: {settings.database_url}", f"finished in {seconds:.1f} s", ""]
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            "",
+            f"工会职工医疗互助保障 — {year} 年度演示 / programme year {year} demo",
+            "=" * 64,
+            f"members enrolled (active)   {figures['members_enrolled']:>10}   "
+            f"(roster rows {registration.get('total_rows')}, rejected rows {registration.get('rejected_rows')})",
+            f"contributions               {format_yuan(contributions):>10} CNY",
+            f"all receipts                {format_yuan(figures['contributions_total_fen']):>10} CNY",
+            f"claims                      {sum(by_status.values()):>10}",
+            *(f"  {label('claim_status', s)} / {s:<16}{n:>6}" for s, n in sorted(by_status.items())),
+            *approval_lines(session=session, results=results),
+            f"amount paid                 {format_yuan(paid_fen):>10} CNY",
+            f"claim ratio (payouts ÷ contributions)  {figures['claim_ratio'] * 100:.2f}%",
+            f"fund balance                {format_yuan(figures['balance_fen']):>10} CNY",
+            *what_if_lines(session=session, policy_year=policy_year),
+            *published,
+            f"database: {settings.database_url}",
+            f"finished in {seconds:.1f} s",
+            "",
+        ]
+    )

@@ -70,17 +70,7 @@ def quote(
     policy_year = claim_policy_year(session=session, programme_id=programme_id, data=data, today=today)
     rules = policy_year.policy()
     rule = benefit_rule(rules, data.benefit_type)
-    covered, usage = True, Usage()
-    if member is not None:
-        enrolment = session.exec(
-            select(Enrolment).where(Enrolment.member_id == member.id, Enrolment.policy_year_id == policy_year.id)
-        ).first()
-        covered = enrolment is not None and covers(
-            enrolment.status, enrolment.coverage_start, enrolment.coverage_end, data.admission_date
-        )
-        usage = usage_of(session=session, member_ids=[member.id or 0]).get(
-            (member.id or 0, policy_year.id or 0), Usage()
-        )
+    covered, usage = _member_standing(session=session, member=member, policy_year=policy_year, data=data)
     calc = calculate(
         facts_from_input(
             data,
@@ -91,8 +81,6 @@ def quote(
         ),
         rules,
     )
-    held = held_invoices(session=session, hospitals={data.hospital_name.strip()}, numbers=data.invoice_numbers)
-    blocked = [n for n in data.invoice_numbers if (data.hospital_name.strip(), n) in held]
     capped = rules.annual_cap_fen is not None and rule.within_annual_cap
     return Quote(
         policy_year=policy_year,
@@ -104,5 +92,29 @@ def quote(
         remaining_cap_fen=max(0, (rules.annual_cap_fen or 0) - usage.used_cap_fen(rules)) if capped else None,
         times_used=usage.times(data.benefit_type),
         times_per_year=rule.times_per_year,
-        blocked_invoices=blocked,
+        blocked_invoices=_blocked_invoices(session=session, data=data),
     )
+
+
+def _member_standing(
+    *, session: Session, member: Member | None, policy_year: PolicyYear, data: ClaimInput
+) -> tuple[bool, Usage]:
+    """Whether the member is covered on the admission date, and their usage of the year's limits so far
+    (covered, nothing used, when no member is given)."""
+    if member is None:
+        return True, Usage()
+    enrolment = session.exec(
+        select(Enrolment).where(Enrolment.member_id == member.id, Enrolment.policy_year_id == policy_year.id)
+    ).first()
+    covered = enrolment is not None and covers(
+        enrolment.status, enrolment.coverage_start, enrolment.coverage_end, data.admission_date
+    )
+    usage = usage_of(session=session, member_ids=[member.id or 0]).get((member.id or 0, policy_year.id or 0), Usage())
+    return covered, usage
+
+
+def _blocked_invoices(*, session: Session, data: ClaimInput) -> list[str]:
+    """The claim's invoice numbers a live claim already holds at the same hospital."""
+    hospital = data.hospital_name.strip()
+    held = held_invoices(session=session, hospitals={hospital}, numbers=data.invoice_numbers)
+    return [n for n in data.invoice_numbers if (hospital, n) in held]

@@ -14,88 +14,38 @@ over contributions), so the difference is the change of rules alone; the fund as
 actually paid) is reported beside them.
 
 Nothing is written. Only the needed columns are read, with core selects in id order and in chunks; the
-report carries counts and amounts only, no personal data.
+report (tasks.claims.what_if_report) carries counts and amounts only, no personal data.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, or_, select
 from sqlmodel import Session
 
 from models.approvals import Decision, Outcome
-from models.base import format_yuan
-from models.claims import CAP_COUNTING_STATUSES, Claim, ClaimStatus
+from models.claims import Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentKind
 from models.errors import ValidationFailed
-from models.funds import FundAccount, FundReceipt, FundSource
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
-from models.what_if import BenefitFigures, Difference, Figures, RuleChange, WhatIfReport
+from models.what_if import WhatIfReport
 from tasks.claims.benefits import calculate
 from tasks.claims.coverage import covers, in_time, local_date
 from tasks.claims.invoices import DUPLICATE_INVOICE_PREFIX
 from tasks.claims.limits import Usage
 from tasks.claims.submission import facts_of
+from tasks.claims.what_if_report import Counts, Tally, build_report
 from tasks.common.programmes import merged_rules
 
 CHUNK = 10_000
 CLAIM = Claim.__table__  # type: ignore[attr-defined]
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
 DECISION = Decision.__table__  # type: ignore[attr-defined]
-RECEIPT = FundReceipt.__table__  # type: ignore[attr-defined]
 NOT_CALCULATED = (ClaimStatus.INCOMPLETE, ClaimStatus.SUBMITTED)  # unless required_levels says it was
-RATIO_PLACES = Decimal("0.0001")
-
-
-@dataclass
-class _Tally:
-    """Running figures of one side, with each member's usage of the year's limits."""
-
-    rules: PolicyRules
-    granted: int = 0
-    refused: int = 0
-    payouts_fen: int = 0
-    by_benefit: dict[str, list[int]] = field(default_factory=dict)
-    usage: defaultdict[int, Usage] = field(default_factory=lambda: defaultdict(Usage))
-
-    def grant(self, member_id: int, benefit: str, amount_fen: int) -> None:
-        """Count a granted claim, and add it to the member's usage."""
-        self.granted += 1
-        self.payouts_fen += amount_fen
-        counts = self.by_benefit.setdefault(benefit, [0, 0])
-        counts[0] += 1
-        counts[1] += amount_fen
-        self.usage[member_id].add(benefit, amount_fen)
-
-    def members_at_cap(self) -> int:
-        """Members whose granted claims within the cap have reached it."""
-        cap = self.rules.annual_cap_fen
-        return 0 if cap is None else sum(1 for u in self.usage.values() if u.used_cap_fen(self.rules) >= cap)
-
-    def figures(self, *, ratio: Decimal, balance_fen: int, labels: dict[str, str]) -> Figures:
-        """This side's figures, with a line for each benefit in `labels` (both sides list the same)."""
-        return Figures(
-            claims_granted=self.granted,
-            claims_refused=self.refused,
-            payouts_fen=self.payouts_fen,
-            payouts_yuan=format_yuan(self.payouts_fen),
-            by_benefit=[
-                BenefitFigures(benefit_type=b, label=label, claims=n, payouts_fen=fen, payouts_yuan=format_yuan(fen))
-                for b, label in labels.items()
-                for n, fen in [self.by_benefit.get(b, (0, 0))]
-            ],
-            claim_ratio=ratio,
-            fund_balance_fen=balance_fen,
-            fund_balance_yuan=format_yuan(balance_fen),
-            members_at_cap=self.members_at_cap(),
-        )
 
 
 def simulate(
@@ -106,45 +56,19 @@ def simulate(
         raise ValidationFailed('changes 须为 JSON 对象，例如 {"annual_cap_fen": 3000000}', code="invalid_changes")
     current = policy_year.policy()
     rules = merged_rules(current, changes)
-    actual, projected = _Tally(current), _Tally(rules)
+    actual, projected, counts = Tally(current), Tally(rules), Counts()
     covered = _coverage(policy_year, current, rules)
-    considered = in_review = kept_refused = earlier = up = down = 0
     for row in _claim_rows(session=session, policy_year_id=policy_year.id or 0, chunk=chunk):
-        considered += 1
-        earlier += row.rules_version is not None and row.rules_version != policy_year.rules_version
         actual_fen = _actual_payout(row)
-        if actual_fen:
-            actual.grant(row.member_id, row.benefit_type, actual_fen)
-            in_review += row.status not in CAP_COUNTING_STATUSES
-        else:
-            actual.refused += 1
-        projected_fen = 0
-        if row.kept_refused:
-            kept_refused += 1
-        else:
-            usage = projected.usage.get(row.member_id) or Usage()
-            facts = facts_of(
-                cast(Claim, row),
-                covered_on_admission=covered(row),
-                within_deadline=in_time(local_date(row.submitted_at), row.discharge_date, rules.filing_deadline_days),
-                used_cap_fen=usage.used_cap_fen(rules),
-                times_used=usage.times(row.benefit_type),
-            )
-            try:
-                calc = calculate(facts, rules)
-            except ValidationFailed:  # impossible inputs, refused by adjudication too
-                calc = None
-            if calc is not None and calc.rejection is None:
-                projected_fen = calc.payout_fen
-        if projected_fen > 0:
-            projected.grant(row.member_id, row.benefit_type, projected_fen)
-        else:
-            projected.refused += 1
-        up += projected_fen > actual_fen
-        down += projected_fen < actual_fen
-    return _report(
-        session=session, policy_year=policy_year, changes=changes, actual=actual, projected=projected,
-        language=language, counts=(considered, in_review, kept_refused, earlier, up, down),
+        projected_fen = (
+            0 if row.kept_refused else _projected_payout(row, rules, projected.usage.get(row.member_id), covered)
+        )
+        counts.add(row, actual_fen, projected_fen, rules_version=policy_year.rules_version)
+        actual.count(row.member_id, row.benefit_type, actual_fen)
+        projected.count(row.member_id, row.benefit_type, projected_fen)
+    return build_report(
+        session=session, policy_year=policy_year, changes=changes, actual=actual, projected=projected, counts=counts,
+        language=language,
     )  # fmt: skip
 
 
@@ -188,7 +112,24 @@ def _actual_payout(row: Any) -> int:
     return 0 if row.status == ClaimStatus.REJECTED else max(0, row.payout_fen or 0)
 
 
-def _coverage(policy_year: PolicyYear, current: PolicyRules, rules: PolicyRules) -> Any:
+def _projected_payout(row: Any, rules: PolicyRules, usage: Usage | None, covered: Callable[[Any], bool]) -> int:
+    """What the claim would be granted under the changed rules, given the member's usage so far (0: refused)."""
+    usage = usage or Usage()
+    facts = facts_of(
+        cast(Claim, row),
+        covered_on_admission=covered(row),
+        within_deadline=in_time(local_date(row.submitted_at), row.discharge_date, rules.filing_deadline_days),
+        used_cap_fen=usage.used_cap_fen(rules),
+        times_used=usage.times(row.benefit_type),
+    )
+    try:
+        calc = calculate(facts, rules)
+    except ValidationFailed:  # impossible inputs, refused by adjudication too
+        return 0
+    return calc.payout_fen if calc.rejection is None else 0
+
+
+def _coverage(policy_year: PolicyYear, current: PolicyRules, rules: PolicyRules) -> Callable[[Any], bool]:
     """covered(row): the enrolment covers the admission date (as adjudication decides it); with a changed
     waiting period, cover starts again from the payment date (as fund collection derives it)."""
     waiting = None if rules.waiting_days == current.waiting_days else timedelta(days=rules.waiting_days)
@@ -205,108 +146,3 @@ def _coverage(policy_year: PolicyYear, current: PolicyRules, rules: PolicyRules)
         return covers(row.enrolment_status, start, row.coverage_end, row.admission_date)
 
     return covered
-
-
-def _report(
-    *,
-    session: Session,
-    policy_year: PolicyYear,
-    changes: dict[str, Any],
-    actual: _Tally,
-    projected: _Tally,
-    language: str,
-    counts: tuple[int, int, int, int, int, int],
-) -> WhatIfReport:
-    considered, in_review, kept_refused, earlier, up, down = counts
-    account = session.execute(
-        select(FundAccount.receipts_fen, FundAccount.payouts_fen, FundAccount.balance_fen).where(  # type: ignore[call-overload]
-            FundAccount.policy_year_id == policy_year.id
-        )
-    ).first()
-    receipts, paid, balance = account if account is not None else (0, 0, 0)
-    contributions = int(
-        session.execute(
-            select(func.coalesce(func.sum(RECEIPT.c.amount_fen), 0)).where(
-                RECEIPT.c.policy_year_id == policy_year.id, RECEIPT.c.source == FundSource.CONTRIBUTION
-            )
-        ).scalar_one()
-    )
-    excluded = session.execute(
-        select(func.count()).where(
-            CLAIM.c.policy_year_id == policy_year.id,
-            exists().where(DECISION.c.claim_id == CLAIM.c.id, DECISION.c.outcome == Outcome.REJECT),
-        )
-    ).scalar_one()
-    keys = dict.fromkeys([*actual.rules.benefits, *projected.rules.benefits, *actual.by_benefit, *projected.by_benefit])
-    labels = {key: _label(projected.rules, actual.rules, key, language) for key in keys}
-    # like with like: both sides count every granted claim as paid; the fund as disclosed today is beside them
-    now = actual.figures(
-        ratio=claim_ratio(actual.payouts_fen, contributions), balance_fen=receipts - actual.payouts_fen, labels=labels
-    )
-    then = projected.figures(
-        ratio=claim_ratio(projected.payouts_fen, contributions), balance_fen=receipts - projected.payouts_fen,
-        labels=labels,
-    )  # fmt: skip
-    return WhatIfReport(
-        year=policy_year.year,
-        rules_version=policy_year.rules_version,
-        changes=changes,
-        rules_changed=rule_changes(actual.rules, projected.rules),
-        claims_considered=considered,
-        claims_in_review=in_review,
-        claims_under_earlier_rules=earlier,
-        claims_excluded_reviewer_rejected=int(excluded),
-        claims_kept_refused=kept_refused,
-        contributions_fen=contributions,
-        contributions_yuan=format_yuan(contributions),
-        receipts_fen=receipts,
-        receipts_yuan=format_yuan(receipts),
-        paid_to_date_fen=paid,
-        paid_to_date_yuan=format_yuan(paid),
-        disclosed_claim_ratio=claim_ratio(paid, contributions),
-        disclosed_fund_balance_fen=balance,
-        disclosed_fund_balance_yuan=format_yuan(balance),
-        actual=now,
-        projected=then,
-        difference=Difference(
-            claims_granted=then.claims_granted - now.claims_granted,
-            payouts_fen=then.payouts_fen - now.payouts_fen,
-            payouts_yuan=format_yuan(then.payouts_fen - now.payouts_fen),
-            claim_ratio=then.claim_ratio - now.claim_ratio,
-            fund_balance_fen=then.fund_balance_fen - now.fund_balance_fen,
-            fund_balance_yuan=format_yuan(then.fund_balance_fen - now.fund_balance_fen),
-            members_at_cap=then.members_at_cap - now.members_at_cap,
-        ),
-        payouts_up=up,
-        payouts_down=down,
-        payouts_unchanged=considered - up - down,
-    )
-
-
-def claim_ratio(payouts_fen: int, contributions_fen: int) -> Decimal:
-    """Payouts / contributions received, to 4 places half up (0 without contributions), as disclosed."""
-    if not contributions_fen:
-        return Decimal(0)
-    return (Decimal(payouts_fen) / Decimal(contributions_fen)).quantize(RATIO_PLACES, ROUND_HALF_UP)
-
-
-def rule_changes(before: PolicyRules, after: PolicyRules) -> list[RuleChange]:
-    """The rule values that differ, by dotted path (e.g. benefits.hospitalisation.ratio)."""
-    found: list[RuleChange] = []
-
-    def walk(path: str, old: Any, new: Any) -> None:
-        if isinstance(old, dict) and isinstance(new, dict):
-            for key in [*old, *(k for k in new if k not in old)]:
-                walk(f"{path}.{key}" if path else str(key), old.get(key), new.get(key))
-        elif old != new:
-            found.append(RuleChange(path=path, before=old, after=new))
-
-    walk("", before.model_dump(mode="json"), after.model_dump(mode="json"))
-    return found
-
-
-def _label(rules: PolicyRules, earlier: PolicyRules, benefit: str, language: str) -> str:
-    rule = rules.benefits.get(benefit) or earlier.benefits.get(benefit)
-    if rule is None:
-        return benefit
-    return (rule.label_en or rule.label_zh) if language == "en" else rule.label_zh

@@ -8,7 +8,9 @@ paid at most once whatever retries happen; the fund account's CHECK keeps the ba
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
@@ -37,14 +39,7 @@ def create_batch(
     *, session: Session, store: ObjectStore, policy_year: PolicyYear, actor: Actor, limit: int = 5000
 ) -> BatchResult:
     """Put payable claims of a year into a new batch, debit the fund, and export the payment files."""
-    rows = session.execute(
-        sa_select(Claim.id, Claim.payout_fen, Member.name, Member.bank_card, Member.bank_name, Claim.reference)  # type: ignore[call-overload]
-        .join(Member, Member.id == Claim.member_id)  # type: ignore[arg-type]
-        .where(Claim.policy_year_id == policy_year.id, Claim.status == ClaimStatus.PAYABLE)
-        .order_by(col(Claim.id))
-        .limit(limit)
-        .with_for_update(of=Claim)  # type: ignore[arg-type]
-    ).all()
+    rows = _payable_claims(session=session, policy_year=policy_year, limit=limit)
     payable = [r for r in rows if r.bank_card]
     skipped = len(rows) - len(payable)
     if not payable:
@@ -59,6 +54,27 @@ def create_batch(
     )
     session.add(batch)
     session.flush()
+    _insert_payments(session=session, batch=batch, claims=payable, attempts=attempts)
+    change_status_bulk(session, Claim, [r.id for r in payable], ClaimStatus.IN_PAYMENT, actor=actor)
+    post_payout(session=session, policy_year_id=policy_year.id or 0, amount_fen=batch.total_fen, batch_id=batch.id)
+    _export(session=session, store=store, batch=batch, references={r.id: r.reference for r in payable}, actor=actor)
+    return BatchResult(batch, skipped)
+
+
+def _payable_claims(*, session: Session, policy_year: PolicyYear, limit: int) -> Sequence[Any]:
+    """Up to `limit` payable claims of the year in id order, locked, with their payee's name and bank."""
+    return session.execute(
+        sa_select(Claim.id, Claim.payout_fen, Member.name, Member.bank_card, Member.bank_name, Claim.reference)  # type: ignore[call-overload]
+        .join(Member, Member.id == Claim.member_id)  # type: ignore[arg-type]
+        .where(Claim.policy_year_id == policy_year.id, Claim.status == ClaimStatus.PAYABLE)
+        .order_by(col(Claim.id))
+        .limit(limit)
+        .with_for_update(of=Claim)  # type: ignore[arg-type]
+    ).all()
+
+
+def _insert_payments(*, session: Session, batch: PaymentBatch, claims: list[Any], attempts: dict[int, int]) -> None:
+    """One pending payment per claim in the batch, each the claim's next attempt, in one bulk insert."""
     session.execute(
         insert(Payment.__table__),  # type: ignore[attr-defined]
         [
@@ -73,13 +89,9 @@ def create_batch(
                 "status": PaymentStatus.PENDING,
                 "version": 1,
             }
-            for r in payable
+            for r in claims
         ],
     )
-    change_status_bulk(session, Claim, [r.id for r in payable], ClaimStatus.IN_PAYMENT, actor=actor)
-    post_payout(session=session, policy_year_id=policy_year.id or 0, amount_fen=batch.total_fen, batch_id=batch.id)
-    _export(session=session, store=store, batch=batch, references={r.id: r.reference for r in payable}, actor=actor)
-    return BatchResult(batch, skipped)
 
 
 def _previous_attempts(*, session: Session, claim_ids: list[int]) -> dict[int, int]:

@@ -4,6 +4,7 @@ credited back to the fund. Re-importing the same file changes nothing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
@@ -38,23 +39,42 @@ def import_bank_results(*, session: Session, batch: PaymentBatch, data: bytes, a
         payment = payments[r.payment_id]
         if payment.status != PaymentStatus.PENDING:
             already += 1
-            continue
-        if r.paid:
+        elif r.paid:
             change_status(
                 session, payment, PaymentStatus.PAID, actor=actor,
                 values={"bank_reference": r.bank_reference, "settled_at": now},
             )  # fmt: skip
             paid.append(payment)
         else:
-            change_status(
-                session, payment, PaymentStatus.FAILED, actor=actor, reason=r.failure_reason,
-                values={"failure_reason": r.failure_reason, "settled_at": now},
-            )  # fmt: skip
-            reverse_payout(
-                session=session, policy_year_id=batch.policy_year_id, amount_fen=payment.amount_fen,
-                batch_id=batch.id, payment_id=payment.id, memo=r.failure_reason,
-            )  # fmt: skip
+            _fail(session=session, batch=batch, payment=payment, reason=r.failure_reason, now=now, actor=actor)
             failed.append(payment)
+    _claims_follow(session=session, paid=paid, failed=failed, now=now, actor=actor)
+    pending = session.exec(
+        select(Payment.id).where(Payment.batch_id == batch.id, Payment.status == PaymentStatus.PENDING)
+    ).first()
+    if pending is None and batch.status == BatchStatus.EXPORTED:
+        change_status(session, batch, BatchStatus.SETTLED, actor=actor, values={"settled_at": now})
+    return SettlementCounts(paid=len(paid), failed=len(failed), already_settled=already)
+
+
+def _fail(
+    *, session: Session, batch: PaymentBatch, payment: Payment, reason: str | None, now: datetime, actor: Actor
+) -> None:
+    """A payment the bank could not make: failed with the bank's reason, its amount credited back to the fund."""
+    change_status(
+        session, payment, PaymentStatus.FAILED, actor=actor, reason=reason,
+        values={"failure_reason": reason, "settled_at": now},
+    )  # fmt: skip
+    reverse_payout(
+        session=session, policy_year_id=batch.policy_year_id, amount_fen=payment.amount_fen,
+        batch_id=batch.id, payment_id=payment.id, memo=reason,
+    )  # fmt: skip
+
+
+def _claims_follow(
+    *, session: Session, paid: list[Payment], failed: list[Payment], now: datetime, actor: Actor
+) -> None:
+    """The claims of paid payments become paid, those of failed ones payment_failed (with the reason)."""
     change_status_bulk(
         session, Claim, [p.claim_id for p in paid], ClaimStatus.PAID, actor=actor, values={"paid_at": now}
     )
@@ -63,12 +83,6 @@ def import_bank_results(*, session: Session, batch: PaymentBatch, data: bytes, a
             session, Claim, [p.claim_id for p in failed], ClaimStatus.PAYMENT_FAILED, actor=actor,
             reasons={p.claim_id: p.failure_reason or "" for p in failed},
         )  # fmt: skip
-    pending = session.exec(
-        select(Payment.id).where(Payment.batch_id == batch.id, Payment.status == PaymentStatus.PENDING)
-    ).first()
-    if pending is None and batch.status == BatchStatus.EXPORTED:
-        change_status(session, batch, BatchStatus.SETTLED, actor=actor, values={"settled_at": now})
-    return SettlementCounts(paid=len(paid), failed=len(failed), already_settled=already)
 
 
 def retry_failed(*, session: Session, claim_ids: list[int], actor: Actor) -> int:

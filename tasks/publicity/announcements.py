@@ -1,4 +1,7 @@
-"""Publicity (DOMAIN 2.1): the year's announcement, materials checklist and warm reminder; renewal reminders."""
+"""Publicity (DOMAIN 2.1): the year's announcement, materials checklist and warm reminder, in every language.
+
+The renewal reminders sent to the units before the year ends are in tasks.publicity.renewal_reminders.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,17 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from core.storage.base import ObjectStore
 from models.claims_enums import BenefitType
 from models.enrolments import Enrolment, EnrolmentStatus
-from models.members import Member
 from models.org import OrgUnit
 from models.programmes import PolicyYear, Programme
 from models.publications import Publication, PublicationKind
 from models.rules import LumpSumRule, ReimbursementRule, RequestedAmountRule
 from models.states import Actor
 from tasks.common.labels import label
-from tasks.common.masking import mask_id_number, mask_name
 from tasks.common.publishing import publish
 from tasks.common.render import render
 
@@ -85,54 +85,6 @@ def publish_publicity(*, session: Session, store: ObjectStore, policy_year: Poli
         title=f"{policy_year.year}年度{programme.name if programme else ''}公告",
         files=files,
         actor=actor,
-    )
-
-
-def publish_renewal_reminders(
-    *, session: Session, store: ObjectStore, policy_year: PolicyYear, actor: Actor
-) -> Publication | None:
-    """One renewal reminder (续保提示单) per unit listing its active members (masked), for the units only."""
-    rows = session.execute(
-        sa_select(OrgUnit.id, OrgUnit.code, OrgUnit.name, Member.name, Member.id_number)  # type: ignore[call-overload]
-        .join(Enrolment, Enrolment.org_unit_id == OrgUnit.id)  # type: ignore[arg-type]
-        .join(Member, Member.id == Enrolment.member_id)  # type: ignore[arg-type]
-        .where(Enrolment.policy_year_id == policy_year.id, Enrolment.status == EnrolmentStatus.ACTIVE)
-        .order_by(col(OrgUnit.code), col(Member.id))
-    ).all()
-    if not rows:
-        return None
-    rules = policy_year.policy()
-    month, day = rules.renewal_reminder_month_day
-    by_unit: dict[str, dict[str, Any]] = {}
-    for _unit_id, code, unit_name, name, id_number in rows:
-        entry = by_unit.setdefault(code, {"unit_name": unit_name, "members": []})
-        entry["members"].append({"name_masked": mask_name(name), "id_masked": mask_id_number(id_number)})
-    files = {}
-    for code, entry in by_unit.items():
-        text = render(
-            "renewal_reminder.md.j2",
-            {
-                "unit_name": entry["unit_name"],
-                "year": policy_year.year + 1,
-                "due_date": date(policy_year.year, 12, 31),
-                "reminder_date": date(policy_year.year, month, day),
-                "contribution_fen": rules.contribution_fen,
-                "members": entry["members"],
-                "count": len(entry["members"]),
-                "total_fen": len(entry["members"]) * rules.contribution_fen,
-            },
-        )
-        files[f"renewal_{code}.md"] = (text.encode("utf-8"), MARKDOWN)
-    return publish(
-        session=session,
-        store=store,
-        kind=PublicationKind.RENEWAL_REMINDER,
-        policy_year=policy_year,
-        period=str(policy_year.year),
-        title=f"{policy_year.year + 1}年度续保提示单",
-        files=files,
-        actor=actor,
-        is_public=False,
     )
 
 

@@ -37,7 +37,8 @@ from models.what_if import WhatIfReport
 from tasks.approval.decisions import decide, take_task
 from tasks.approval.routing import route_claims
 from tasks.claims.adjudication import adjudicate_claims
-from tasks.claims.what_if import claim_ratio, simulate
+from tasks.claims.what_if import simulate
+from tasks.claims.what_if_report import claim_ratio
 from tasks.common.programmes import change_rules, merged_rules
 from tasks.funds.ledger import record_receipt
 from tests.factories import World, build_world

@@ -5,8 +5,8 @@
 
 A seeded roster of N rows (valid, unique ID numbers from tasks.common.idcard.make_id_number with varied birth
 dates; about 3% bad rows of several kinds) is written to a file (CSV in UTF-8 with BOM as Excel saves it,
-or .xlsx with phone numbers stored as numbers), then imported with tasks.registration.enrolment.import_roster
-(commit_each_chunk=True, reading the open file) into a fresh database holding an org tree and a programme
+or .xlsx with phone numbers stored as numbers), then imported with tasks.registration.roster_import.import_roster
+(after_chunk=session.commit, reading the open file) into a fresh database holding an org tree and a programme
 year built with tasks.common.orgs and tasks.common.programmes. That is the timed figure: reading, validation, duplicate
 checks and the database work, wall clock. Peak RSS is taken right after it (the file is written streaming).
 
@@ -55,8 +55,9 @@ from models.programmes import PolicyYear
 from tasks.common.idcard import make_id_number
 from tasks.common.orgs import create_org_unit
 from tasks.common.programmes import create_programme, open_policy_year
-from tasks.registration.enrolment import import_roster
-from tasks.registration.roster import RosterRow, iter_roster
+from tasks.registration.roster import iter_roster
+from tasks.registration.roster_import import import_roster
+from tasks.registration.roster_rows import RosterRow
 
 HEADER = ("姓名", "身份证号", "手机号", "在职状态", "单位编码", "银行卡号", "开户银行")
 UNITS = ("G11", "G12", "G21", "G22")  # the grassroots unions of build_programme_year
@@ -173,7 +174,7 @@ def import_file(engine: Engine, path: Path, chunk: int) -> dict[str, Any]:
                     importer_scope_path=None,
                     chunk_size=chunk,
                     on_progress=progress.append,
-                    commit_each_chunk=True,
+                    after_chunk=session.commit,
                 )
             )
         enrolments = session.scalar(select(func.count()).select_from(Enrolment))

@@ -16,7 +16,8 @@ from prefect.artifacts import create_table_artifact
 from core.db import session_scope
 from flows.common import chunk_size, chunk_task, id_chunks, policy_year_of, report
 from models.states import Actor
-from tasks.eligibility.checks import NOT_GRASSROOTS, check_enrolments, pending_enrolment_ids
+from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
+from tasks.eligibility.year_rules import NOT_GRASSROOTS
 
 FLOW_ACTOR = Actor(None, "flow:eligibility")
 OUTCOMES = ("eligible", "ineligible", "needs_review")

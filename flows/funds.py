@@ -22,7 +22,8 @@ from models.errors import DomainError
 from models.funds import FundSource
 from models.states import Actor
 from tasks.common.orgs import get_by_code
-from tasks.funds.ledger import collect_unit_contribution, fund_balance, record_receipt
+from tasks.funds.contributions import collect_unit_contribution
+from tasks.funds.ledger import fund_balance, record_receipt
 
 FLOW_ACTOR = Actor(None, "flow:fund-collection")
 

@@ -21,11 +21,13 @@ from prefect.futures import PrefectFuture, wait
 from prefect.utilities.annotations import quote
 
 from core.db import session_scope
-from core.storage import get_store
+from core.storage import ObjectStore, get_store
 from flows.common import chunk_size, chunk_task, policy_year_of, report
 from models.enrolments import EnrolmentKind
 from tasks.registration.enrolment import ChunkResult, import_roster_rows
-from tasks.registration.roster import RosterRow, RowError, error_report_csv, iter_roster
+from tasks.registration.error_report import error_report_csv
+from tasks.registration.roster import iter_roster
+from tasks.registration.roster_rows import RosterRow, RowError
 
 MAX_PENDING = 4  # chunk task runs submitted and not yet finished
 ERRORS_SHOWN = 200  # row errors kept in the artifact; the report in the store has them all
@@ -47,13 +49,15 @@ def _error_table(errors: list[RowError]) -> list[dict[str, Any]]:
     return [{"行号": e.row, "列": e.column, "原因": e.reason} for e in errors[:ERRORS_SHOWN]]
 
 
-@flow(name="registration")
-def registration_flow(programme_code: str, year: int, roster_key: str, scope_path: str | None = None) -> dict[str, Any]:
-    """Validate a roster (CSV or .xlsx) stored under roster_key and enrol its good rows; bad rows get a report."""
-    store = get_store()
+def _enrol_chunks(
+    store: ObjectStore, roster_key: str, programme_code: str, year: int, scope_path: str | None, errors: list[RowError]
+) -> tuple[int, int]:
+    """Read the roster chunk by chunk, each chunk's valid rows a task run (at most MAX_PENDING pending).
+
+    Every row error, of reading and of importing, goes into `errors`; returns (data rows read, enrolled).
+    """
     size = chunk_size()
     pending: deque[PrefectFuture[ChunkResult]] = deque()
-    errors: list[RowError] = []
     imported = total = 0
 
     def settle(future: PrefectFuture[ChunkResult]) -> None:
@@ -76,14 +80,27 @@ def registration_flow(programme_code: str, year: int, roster_key: str, scope_pat
             settle(pending.popleft())
     finally:
         wait(list(pending))  # a file error half-way: let the chunks already submitted finish first
+    return total, imported
+
+
+def _store_error_report(store: ObjectStore, roster_key: str, year: int, errors: list[RowError]) -> str:
+    """Put the complete error report beside the roster and keep the first errors as an artifact; the report's key."""
+    report_key = f"{roster_key}.errors.csv"
+    store.put(report_key, error_report_csv(errors), media_type="text/csv; charset=utf-8", immutable=False)
+    shown = min(len(errors), ERRORS_SHOWN)
+    description = f"{year} 组织报名：前{shown}条错误（共{len(errors)}条，完整报告见 {report_key}）"
+    create_table_artifact(_error_table(errors), key="registration-errors", description=description)
+    return report_key
+
+
+@flow(name="registration")
+def registration_flow(programme_code: str, year: int, roster_key: str, scope_path: str | None = None) -> dict[str, Any]:
+    """Validate a roster (CSV or .xlsx) stored under roster_key and enrol its good rows; bad rows get a report."""
+    store = get_store()
+    errors: list[RowError] = []
+    total, imported = _enrol_chunks(store, roster_key, programme_code, year, scope_path, errors)
     errors.sort(key=lambda e: e.row)
-    report_key = ""
-    if errors:
-        report_key = f"{roster_key}.errors.csv"
-        store.put(report_key, error_report_csv(errors), media_type="text/csv; charset=utf-8", immutable=False)
-        shown = min(len(errors), ERRORS_SHOWN)
-        description = f"{year} 组织报名：前{shown}条错误（共{len(errors)}条，完整报告见 {report_key}）"
-        create_table_artifact(_error_table(errors), key="registration-errors", description=description)
+    report_key = _store_error_report(store, roster_key, year, errors) if errors else ""
     return report(
         "registration",
         f"{year} 组织报名",

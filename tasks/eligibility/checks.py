@@ -1,57 +1,35 @@
 """Automatic eligibility review (DOMAIN 2.3) of registered enrolments, a chunk at a time, decided in SQL.
 
-The rules come from each enrolment's policy year (models.rules.PolicyRules): the region (the subtrees
-of `region_org_codes`, or of the programme's owner), the employment statuses and the age range; plus the
-programme's bar list (tasks.eligibility.bar_list) and the member's own `barred` flag. One query per policy year in
-the chunk works out, for every enrolment, which rules it breaks as a bit mask, so Python only groups ids;
-each group is one call of the status gate. What the rules cannot decide (an enrolment made at a unit
-that is not a grassroots union) goes to a human review task.
-
-Age is counted in whole years on the reference day, the registration day (Shanghai time) or the
-year's start, whichever is later. In SQL it is (ref - birth) // 10000 with both dates as the integers
-YYYYMMDD, which is exactly `age_on` for every pair of dates, 29 February included.
+The rules of each enrolment's policy year (tasks.eligibility.year_rules) cover the region, the employment
+statuses and the age range (tasks.eligibility.age), plus the programme's bar list (tasks.eligibility.bar_list)
+and the member's own `barred` flag. One query per policy year in the chunk works out, for every enrolment,
+which rules it breaks as a bit mask, so Python only groups ids; each group is one call of the status gate.
+What the rules cannot decide (an enrolment made at a unit that is not a grassroots union) goes to a human
+review task (tasks.eligibility.review_tasks).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, insert, literal, not_, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import ColumnElement, Integer, case, cast, literal, not_, or_, select
 from sqlmodel import Session
 
-from models.approvals import ApprovalTask, TaskKind, TaskStatus
-from models.base import as_utc, utcnow
 from models.enrolments import Enrolment, EnrolmentStatus
-from models.errors import ValidationFailed
 from models.members import Member
 from models.org import OrgLevel, OrgUnit
-from models.programmes import PolicyYear, Programme
-from models.rules import PolicyRules
 from models.sql import id_in
 from models.states import SYSTEM, Actor, change_status_bulk
-from tasks.common.workdays import task_deadlines
+from tasks.eligibility.age import age_span
 from tasks.eligibility.bar_list import barred_clause
+from tasks.eligibility.review_tasks import open_review_tasks
+from tasks.eligibility.year_rules import AGE, BAR, EMPLOYMENT, NOT_GRASSROOTS, REGION, REVIEW, YearRules, year_rules
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]
 ORG_UNIT = OrgUnit.__table__  # type: ignore[attr-defined]
-POLICY_YEAR = PolicyYear.__table__  # type: ignore[attr-defined]
-PROGRAMME = Programme.__table__  # type: ignore[attr-defined]
-TASK = ApprovalTask.__table__  # type: ignore[attr-defined]
-OUTSIDE_REGION = "不属于本项目地区"
-WRONG_EMPLOYMENT_STATUS = "在职状态不符合参加条件"
-BARRED = "因骗保被取消资格"
-NOT_GRASSROOTS = "登记单位不是基层工会，需人工审核"
-# The bits of the mask the query computes, in the order their reasons are listed.
-REGION, EMPLOYMENT, AGE, BAR, REVIEW = 1, 2, 4, 8, 16
 
 
 @dataclass(frozen=True)
@@ -62,122 +40,6 @@ class EligibilityCounts:
     ineligible: int
     needs_review: int
     by_reason: dict[str, int] = field(default_factory=dict, compare=False)
-
-
-def age_on(birth: date, on: date) -> int:
-    """Age in whole years on a date."""
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
-
-
-def reference_day(registered_at: datetime, starts_on: date) -> date:
-    """The day the age is taken: the registration day (Shanghai time) or the year's start, whichever is later."""
-    return max(as_utc(registered_at).astimezone(SHANGHAI).date(), starts_on)
-
-
-def age_reason(rules: PolicyRules) -> str:
-    """The reason given for an age outside the year's range."""
-    return f"年龄不在{rules.age_min}-{rules.age_max}周岁范围内"
-
-
-@dataclass(frozen=True)
-class YearRules:
-    """The eligibility rules of one policy year, resolved against the org tree."""
-
-    policy_year_id: int
-    programme_id: int
-    starts_on: date
-    rules: PolicyRules
-    region_paths: tuple[str, ...]
-
-    def reason(self, mask: int) -> str:
-        """The stored reason for a mask of broken rules (REGION … BAR), in a fixed order."""
-        texts = {REGION: OUTSIDE_REGION, EMPLOYMENT: WRONG_EMPLOYMENT_STATUS, AGE: age_reason(self.rules), BAR: BARRED}
-        return "；".join(text for bit, text in texts.items() if mask & bit)
-
-
-def year_rules(*, session: Session, policy_year_ids: set[int]) -> dict[int, YearRules]:
-    """The rules of each policy year; ValidationFailed if a region code names no org unit."""
-    py, pr, owner = POLICY_YEAR, PROGRAMME, ORG_UNIT.alias("owner")
-    rows = session.execute(
-        select(py.c.id, py.c.programme_id, py.c.starts_on, py.c.rules, owner.c.path)
-        .join(pr, pr.c.id == py.c.programme_id)
-        .join(owner, owner.c.id == pr.c.owner_org_id)
-        .where(py.c.id.in_(policy_year_ids))
-    ).all()
-    found: dict[int, YearRules] = {}
-    for row in rows:
-        rules = PolicyRules.model_validate(row.rules)
-        paths: tuple[str, ...] = (row.path,)
-        if rules.region_org_codes:
-            by_code = dict(
-                session.execute(
-                    select(ORG_UNIT.c.code, ORG_UNIT.c.path).where(ORG_UNIT.c.code.in_(rules.region_org_codes))
-                ).all()
-            )
-            missing = [code for code in rules.region_org_codes if code not in by_code]
-            if missing:
-                raise ValidationFailed(f"资格规则中的地区单位不存在：{'、'.join(missing)}")
-            paths = tuple(by_code[code] for code in rules.region_org_codes)
-        found[row.id] = YearRules(row.id, row.programme_id, row.starts_on, rules, paths)
-    return found
-
-
-class _YMD(FunctionElement[int]):
-    """A date as the integer YYYYMMDD."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-class _ShanghaiYMD(FunctionElement[int]):
-    """The Shanghai calendar day of a UTC timestamp, as the integer YYYYMMDD."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-class _Greatest(FunctionElement[int]):
-    """The larger of two integers."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-def _ymd_postgresql(day: str) -> str:
-    parts = f"date_part('year', {day}) * 10000 + date_part('month', {day}) * 100 + date_part('day', {day})"
-    return f"CAST({parts} AS INTEGER)"
-
-
-@compiles(_YMD, "sqlite")
-def _ymd_sqlite(element: _YMD, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"CAST(replace({compiler.process(element.clauses, **kw)}, '-', '') AS INTEGER)"
-
-
-@compiles(_YMD, "postgresql")
-def _ymd_pg(element: _YMD, compiler: SQLCompiler, **kw: Any) -> str:
-    return _ymd_postgresql(compiler.process(element.clauses, **kw))
-
-
-@compiles(_ShanghaiYMD, "sqlite")
-def _shanghai_sqlite(element: _ShanghaiYMD, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps timestamps as naive UTC text and knows no time zones; Shanghai has been UTC+8 all year
-    # round since 1991, long before any registration this system holds.
-    return f"CAST(replace(date({compiler.process(element.clauses, **kw)}, '+8 hours'), '-', '') AS INTEGER)"
-
-
-@compiles(_ShanghaiYMD, "postgresql")
-def _shanghai_pg(element: _ShanghaiYMD, compiler: SQLCompiler, **kw: Any) -> str:
-    return _ymd_postgresql(f"CAST(timezone('Asia/Shanghai', {compiler.process(element.clauses, **kw)}) AS DATE)")
-
-
-@compiles(_Greatest, "sqlite")
-def _greatest_sqlite(element: _Greatest, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Greatest, "postgresql")
-def _greatest_pg(element: _Greatest, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"GREATEST({compiler.process(element.clauses, **kw)})"
 
 
 def _bits(checks: list[tuple[int, ColumnElement[bool]]]) -> ColumnElement[int]:
@@ -195,14 +57,13 @@ def broken_rules_mask(year: YearRules, unit: Any) -> ColumnElement[int]:
     PostgreSQL's default costs prefer to hash the whole member table for every chunk.
     """
     e, m, rules = ENROLMENT, MEMBER, year.rules
-    starts = int(year.starts_on.strftime("%Y%m%d"))
-    age_span = _Greatest(_ShanghaiYMD(e.c.registered_at), literal(starts, Integer)) - _YMD(m.c.birth_date)
+    span = age_span(e.c.registered_at, year.starts_on, m.c.birth_date)
     member_bits = (
         select(
             _bits(
                 [
                     (EMPLOYMENT, m.c.employment_status.not_in(rules.employment_statuses)),
-                    (AGE, or_(age_span < rules.age_min * 10000, age_span >= (rules.age_max + 1) * 10000)),
+                    (AGE, or_(span < rules.age_min * 10000, span >= (rules.age_max + 1) * 10000)),
                     (BAR, or_(m.c.barred, barred_clause(year.programme_id, m.c.id_number))),
                 ]
             )
@@ -280,53 +141,6 @@ def check_enrolments(
         open_review_tasks(session=session, enrolment_ids=moved_review)
     return EligibilityCounts(
         len(moved_eligible), sum(by_reason.values()) - len(moved_review), len(moved_review), by_reason
-    )
-
-
-def open_review_tasks(*, session: Session, enrolment_ids: list[int]) -> None:
-    """One open eligibility review task per enrolment, at the unit it was made at, for the reviewers of that
-    unit's level (a county union's enrolments are reviewed by its county reviewers), due in that level's
-    working days of the enrolment's year."""
-    columns = (
-        "kind", "enrolment_id", "level", "round", "org_unit_id", "org_path", "unit_path", "status", "version",
-        "created_at", "due_at", "escalate_at",
-    )  # fmt: skip
-    level_of_unit = case(
-        (ORG_UNIT.c.level == str(OrgLevel.CITY), 3), (ORG_UNIT.c.level == str(OrgLevel.COUNTY), 2), else_=1
-    )
-    now = utcnow()
-    years = set(
-        session.scalars(select(ENROLMENT.c.policy_year_id).where(id_in(session, ENROLMENT.c.id, enrolment_ids)))
-    )
-    deadlines = {
-        (year_id, level): task_deadlines(year.rules, level, now)
-        for year_id, year in year_rules(session=session, policy_year_ids=years).items()
-        for level in (1, 2, 3)
-    }
-    when = [(and_(ENROLMENT.c.policy_year_id == y, level_of_unit == lv), d) for (y, lv), d in deadlines.items()]
-    due = case(*[(c, literal(d[0], TASK.c.due_at.type)) for c, d in when], else_=None)
-    escalate = case(*[(c, literal(d[1], TASK.c.escalate_at.type)) for c, d in when], else_=None)
-    session.execute(
-        insert(TASK).from_select(
-            columns,
-            select(
-                cast(literal(str(TaskKind.ELIGIBILITY_REVIEW)), TASK.c.kind.type),
-                ENROLMENT.c.id,
-                level_of_unit,
-                literal(1, Integer),
-                ENROLMENT.c.org_unit_id,
-                ORG_UNIT.c.path,
-                ORG_UNIT.c.path,
-                cast(literal(str(TaskStatus.OPEN)), TASK.c.status.type),
-                literal(1, Integer),
-                literal(now, TASK.c.created_at.type),
-                due,
-                escalate,
-            )
-            .join_from(ENROLMENT, ORG_UNIT, ORG_UNIT.c.id == ENROLMENT.c.org_unit_id)
-            .where(id_in(session, ENROLMENT.c.id, enrolment_ids))
-            .order_by(ENROLMENT.c.id),
-        )
     )
 
 

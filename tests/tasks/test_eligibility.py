@@ -18,15 +18,9 @@ from models.rules import PolicyRules
 from models.states import Actor
 from tasks.common.orgs import create_org_unit
 from tasks.common.programmes import open_policy_year
-from tasks.eligibility.checks import (
-    SHANGHAI,
-    EligibilityCounts,
-    age_on,
-    check_enrolments,
-    pending_enrolment_ids,
-    reference_day,
-)
-from tasks.registration.enrolment import import_roster
+from tasks.eligibility.age import SHANGHAI, age_on, reference_day
+from tasks.eligibility.checks import EligibilityCounts, check_enrolments, pending_enrolment_ids
+from tasks.registration.roster_import import import_roster
 from tests.factories import World, build_world, id_number
 
 HEADER = "姓名,身份证号,手机号,在职状态,单位,银行卡号,开户银行"

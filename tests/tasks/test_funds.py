@@ -18,19 +18,9 @@ from models.rules import PolicyRules
 from models.states import Actor
 from tasks.common.programmes import open_policy_year
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
-from tasks.funds.ledger import (
-    FundFigures,
-    UnitReconciliation,
-    collect_unit_contribution,
-    fund_balance,
-    is_covered,
-    parse_yuan,
-    post_payout,
-    reconcile_units,
-    reconciliation_csv,
-    record_receipt,
-    reverse_payout,
-)
+from tasks.funds.contributions import collect_unit_contribution, is_covered
+from tasks.funds.ledger import FundFigures, fund_balance, parse_yuan, post_payout, record_receipt, reverse_payout
+from tasks.funds.reconciliation import UnitReconciliation, reconcile_units, reconciliation_csv
 from tasks.registration.enrolment import import_roster_rows
 from tasks.registration.roster import parse_roster
 from tests.factories import World, build_world, id_number

@@ -12,9 +12,11 @@ from models.enrolments import Enrolment, EnrolmentKind, EnrolmentStatus
 from models.members import Member
 from tasks.common.programmes import open_policy_year
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
-from tasks.funds.ledger import collect_unit_contribution
-from tasks.registration.enrolment import due_for_renewal, import_roster, import_roster_rows, renew_unit
+from tasks.funds.contributions import collect_unit_contribution
+from tasks.registration.enrolment import import_roster_rows
+from tasks.registration.renewal import due_for_renewal, renew_unit
 from tasks.registration.roster import parse_roster
+from tasks.registration.roster_import import import_roster
 from tests.factories import World, build_world, id_number
 
 HEADER = "姓名,身份证号,手机号,在职状态,单位,银行卡号,开户银行"

@@ -15,8 +15,10 @@ from sqlmodel import Session, col, select
 from models.enrolments import Enrolment
 from models.members import Member
 from tasks.common.programmes import open_policy_year
-from tasks.registration.enrolment import ImportReport, import_roster, import_roster_rows
-from tasks.registration.roster import RosterFileError, parse_roster
+from tasks.registration.enrolment import import_roster_rows
+from tasks.registration.roster import parse_roster
+from tasks.registration.roster_file import RosterFileError
+from tasks.registration.roster_import import ImportReport, import_roster
 from tests.conftest import TEST_DB
 from tests.factories import World, build_world, id_number
 
@@ -62,7 +64,7 @@ def import_stream(
         data=io.BytesIO(data),
         importer_scope_path=None,
         chunk_size=chunk_size,
-        commit_each_chunk=commit_each_chunk,
+        after_chunk=session.commit if commit_each_chunk else None,
         on_progress=on_progress,
     )
 
@@ -80,7 +82,7 @@ def test_chunked_import_commits_each_chunk_reports_progress_and_keeps_row_number
         importer_scope_path=None,
         chunk_size=3,
         on_progress=progress.append,
-        commit_each_chunk=True,
+        after_chunk=session.commit,
     )
 
     assert (report.total_rows, report.imported) == (10, 8)

@@ -10,7 +10,10 @@ import pytest
 
 from models.errors import ValidationFailed
 from models.members import EmploymentStatus
-from tasks.registration.roster import RosterFileError, RowError, error_report_csv, parse_roster
+from tasks.registration.error_report import error_report_csv
+from tasks.registration.roster import parse_roster
+from tasks.registration.roster_file import RosterFileError
+from tasks.registration.roster_rows import RowError
 from tests.factories import id_number
 
 HEADER_ZH = "姓名,身份证号,手机号,在职状态,单位,银行卡号,开户银行"

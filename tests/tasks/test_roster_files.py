@@ -11,16 +11,9 @@ from typing import Any
 import pytest
 from openpyxl import Workbook
 
-from tasks.registration.roster import (
-    CARD_AS_NUMBER,
-    ID_AS_NUMBER,
-    SNIFF_BYTES,
-    UNDECODABLE,
-    RosterChunk,
-    RosterFileError,
-    iter_roster,
-    parse_roster,
-)
+from tasks.registration.roster import RosterChunk, iter_roster, parse_roster
+from tasks.registration.roster_file import SNIFF_BYTES, RosterFileError
+from tasks.registration.roster_rows import CARD_AS_NUMBER, ID_AS_NUMBER, UNDECODABLE
 from tests.factories import id_number
 
 HEADER_ZH = ["姓名", "身份证号", "手机号", "在职状态", "单位编码", "银行卡号", "开户银行"]

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
         if not self.database_url:
-            self.database_url = f"sqlite:///{self.data_dir / 'core.db'}"
+            self.database_url = f"sqlite:///{self.data_dir / 'mutualaid.db'}"
         if self.storage_root is None:
             self.storage_root = self.data_dir / "objects"
         if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:

@@ -1,76 +1,41 @@
-"""Typed dependencies shared by the routes: the request's session, the signed-in user, role checks, language.
+"""Typed dependencies shared by the routes: the request's session, the signed-in user, role checks, language,
+and the access policy (tasks.common.access) as dependencies: who may read cases, file claims, follow their own
+claims, and the path's claim, document, letter or task resolved for a user who may see it.
 
 The session belongs to the request: a route that writes calls `session.commit()` itself before it
 returns; whatever was not committed is rolled back as soon as the route function is done, success or error.
 
-A request holds its database connection from its first statement until its session is closed, and in
-between it waits for a worker thread more than once (FastAPI validates a route's answer in one). Were it to
-take a thread first and a connection second, fifty requests at once could hold every connection while the
-few threads all waited for one, until the pool timed out. So a request first queues on the event loop for a
-connection slot (`connection_slot`: as many requests at once as the pool has connections for, two each),
-and only then takes threads; a thread never waits for a connection.
-
-On SQLite a writing request also holds the database's one write lock from its first statement to its end, so
-writers queue on the event loop for it too, for the same reason.
+A request's session is opened only once it holds a connection slot (api.slots.connection_slot), so a worker
+thread never waits for a database connection.
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 
-from core.db import get_engine, is_sqlite, pool_capacity, reading
+from api.slots import READ_METHODS, connection_slot
+from core.db import get_engine, reading
 from core.security import read_token
 from core.storage import ObjectStore, get_store
+from models.approvals import ApprovalTask
+from models.claims import Claim, ClaimDocument
 from models.errors import Forbidden
+from models.letters import Letter
 from models.programmes import PolicyYear
 from models.users import Role, User
+from tasks.claims.filing import document_of
+from tasks.common import access
 from tasks.common.programmes import get_policy_year
+from tasks.letters.decision_letters import letter_of
 
 MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL; a larger one can only be "not found"
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
-
-
-READ_METHODS = ("GET", "HEAD")
-
-
-SESSIONS_PER_REQUEST = 2  # the most any route opens: the signed-in user's session and a read-only one
-
-
-async def connection_slot(request: Request) -> AsyncIterator[None]:
-    """Wait on the event loop, holding no thread, until this request may use the database (see the module
-    docstring): a connection slot, and on SQLite, for a writing request, the write lock."""
-    engine = get_engine()
-    gates = _GATES.setdefault(request.app, weakref.WeakKeyDictionary())
-    loop = asyncio.get_running_loop()  # asyncio primitives belong to one event loop; a test client may bring another
-    if loop not in gates:
-        gates[loop] = _Gates(asyncio.Semaphore(max(1, pool_capacity(engine) // SESSIONS_PER_REQUEST)), asyncio.Lock())
-    gate = gates[loop]
-    async with gate.slots:
-        if request.method in READ_METHODS or not is_sqlite(engine):
-            yield
-            return
-        async with gate.writer:
-            yield
-
-
-@dataclass
-class _Gates:
-    slots: asyncio.Semaphore
-    writer: asyncio.Lock
-
-
-_GATES: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def get_session(
@@ -179,3 +144,89 @@ def get_path_policy_year(session: SessionDep, programme_code: ProgrammeCode, yea
 
 
 PolicyYearDep = Annotated[PolicyYear, Depends(get_path_policy_year)]
+
+
+# --- the access policy (tasks.common.access) as dependencies ------------------------------------------------------
+
+# A claim reference in a path, as members quote it.
+ClaimReference = Annotated[str, Path(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+async def require_case_reader(user: CurrentUser) -> User:
+    """Administrators, auditors and reviewers may track cases (403 otherwise)."""
+    access.check_case_reader(user)
+    return user
+
+
+CaseReader = Annotated[User, Depends(require_case_reader)]
+Filer = Annotated[User, Depends(require_roles(*access.FILER_ROLES))]
+
+
+async def require_member(user: Annotated[User, Depends(require_roles(Role.MEMBER))]) -> User:
+    """A member user linked to their member record (403 for other roles, 404 for an unlinked account)."""
+    access.linked_member_id(user)
+    return user
+
+
+MemberUser = Annotated[User, Depends(require_member)]
+
+
+def get_case_claim(session: SessionDep, user: CaseReader, claim_id: EntityId) -> Claim:
+    """The path's claim, for a case reader who may see it (404 otherwise)."""
+    return access.case_claim(session=session, user=user, claim_id=claim_id)
+
+
+def get_case_claim_by_reference(session: SessionDep, user: CaseReader, reference: ClaimReference) -> Claim:
+    """The claim the path's reference names, for a case reader who may see it (404 otherwise)."""
+    return access.case_claim(session=session, user=user, reference=reference)
+
+
+CaseClaim = Annotated[Claim, Depends(get_case_claim)]
+CaseClaimByReference = Annotated[Claim, Depends(get_case_claim_by_reference)]
+
+
+def get_readable_claim(session: SessionDep, user: CurrentUser, claim_id: EntityId) -> Claim:
+    """The path's claim, for a user who may read its documents and letters (404 otherwise, 403 for finance)."""
+    return access.readable_claim(session=session, user=user, claim_id=claim_id)
+
+
+def get_readable_document(
+    session: SessionDep, user: CurrentUser, claim_id: EntityId, document_id: EntityId
+) -> ClaimDocument:
+    """The path's document of the path's claim, for a user who may read the claim's documents."""
+    claim = access.readable_claim(session=session, user=user, claim_id=claim_id)
+    return document_of(session=session, claim=claim, document_id=document_id)
+
+
+def get_readable_letter(session: SessionDep, user: CurrentUser, claim_id: EntityId, letter_id: EntityId) -> Letter:
+    """The path's letter of the path's claim, for a user who may read the claim's letters."""
+    claim = access.readable_claim(session=session, user=user, claim_id=claim_id)
+    return letter_of(session=session, claim=claim, letter_id=letter_id)
+
+
+ReadableClaim = Annotated[Claim, Depends(get_readable_claim)]
+ReadableDocument = Annotated[ClaimDocument, Depends(get_readable_document)]
+ReadableLetter = Annotated[Letter, Depends(get_readable_letter)]
+
+
+def get_my_claim(session: SessionDep, user: MemberUser, reference: ClaimReference) -> Claim:
+    """The member's own claim the path's reference names (404 for any other)."""
+    return access.own_claim(session=session, user=user, reference=reference)
+
+
+def get_my_letter(session: SessionDep, user: MemberUser, reference: ClaimReference, letter_id: EntityId) -> Letter:
+    """The path's letter of the member's own claim the path's reference names."""
+    claim = access.own_claim(session=session, user=user, reference=reference)
+    return letter_of(session=session, claim=claim, letter_id=letter_id)
+
+
+MyClaim = Annotated[Claim, Depends(get_my_claim)]
+MyLetter = Annotated[Letter, Depends(get_my_letter)]
+
+
+def get_path_task(session: SessionDep, user: Reviewer, task_id: EntityId) -> ApprovalTask:
+    """The path's approval task, for a reviewer who may see it (404 otherwise)."""
+    return access.get_visible_task(session=session, user=user, task_id=task_id)
+
+
+VisibleTask = Annotated[ApprovalTask, Depends(get_path_task)]

@@ -22,7 +22,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            # connections enough for the requests the API lets in at once (api.deps.connection_slot)
+            # connections enough for the requests the API lets in at once (api.slots.connection_slot)
             kwargs.setdefault("pool_size", 20)
             kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mutualaid.cli_admin import domain_errors
+from mutualaid.cli_common import domain_errors
 
 if TYPE_CHECKING:
     from models.claims import Claim, ClaimDocument
@@ -107,8 +107,9 @@ def submit_command(
         uploads = read_documents(documents or [])
         with session_scope() as session:
             filed = file_claim(
-                session=session, store=get_store(), filing=filing, uploads=uploads, user=None, actor=cli_actor()
-            )
+                session=session, store=get_store(), filing=filing, uploads=uploads, user=None, actor=cli_actor(),
+                commit=session.commit,
+            )  # fmt: skip
             _print_claim(filed, documents_of(session=session, claim=filed))
 
 
@@ -120,8 +121,9 @@ def add_documents_command(
     """Add documents to an incomplete or returned claim; it resumes once nothing is missing."""
     from core.db import session_scope
     from core.storage import get_store
-    from tasks.claims.filing import add_claim_documents, claim_for_filer, documents_of
+    from tasks.claims.filing import add_claim_documents, documents_of
     from tasks.claims.filing_input import check_upload_count
+    from tasks.common.access import claim_for_filer
 
     with claim_errors():
         check_upload_count(len(documents or []), at_least=1)
@@ -129,8 +131,9 @@ def add_documents_command(
         with session_scope() as session:
             found = claim_for_filer(session=session, user=None, reference=reference)
             updated = add_claim_documents(
-                session=session, store=get_store(), claim=found, uploads=uploads, actor=cli_actor()
-            )
+                session=session, store=get_store(), claim=found, uploads=uploads, actor=cli_actor(),
+                commit=session.commit,
+            )  # fmt: skip
             _print_claim(updated, documents_of(session=session, claim=updated))
 
 
@@ -142,7 +145,8 @@ def documents_command(reference: Annotated[str, typer.Argument(help="案件编�
 
     from core.db import get_engine, reading, session_scope
     from models.base import as_utc
-    from tasks.claims.filing import claim_for_filer, documents_of
+    from tasks.claims.filing import documents_of
+    from tasks.common.access import claim_for_filer
     from tasks.common.labels import label
 
     with claim_errors(), session_scope(reading(get_engine())) as session:

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mutualaid.cli_admin import domain_errors
+from mutualaid.cli_common import domain_errors
+
+if TYPE_CHECKING:
+    from api.schemas_rules import QuotePublic
+    from models.claims import ClaimInput
 
 rules = typer.Typer(help="The benefit rules of a policy year: show, replace, change, versions.", no_args_is_help=True)
 SetOption = Annotated[
@@ -105,6 +109,22 @@ def set_rules(
         typer.echo(f"{programme} {year}: 规则已更新为版本 {record.version}")
 
 
+def read_quote_file(file: Path) -> tuple[ClaimInput, str | None]:
+    """The claim data of a quote file and the member's ID number it names (if any); exit code 1 when invalid."""
+    from pydantic import ValidationError
+
+    from models.claims import ClaimInput
+
+    data = json.loads(file.read_text(encoding="utf-8"))
+    id_number = data.pop("id_number", None)
+    try:
+        return ClaimInput.model_validate(data), str(id_number) if id_number else None
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        typer.secho(f"错误：申请数据无效：{problems}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+
+
 def quote_command(
     programme: str,
     file: Annotated[Path, typer.Option("--file", help="claim data (JSON); may name the member by id_number")],
@@ -112,40 +132,31 @@ def quote_command(
     language: Annotated[str, typer.Option(help="zh-CN or en")] = "zh-CN",
 ) -> None:
     """Price a claim under the year's rules without filing it (the member's cap if the file names them)."""
-    from pydantic import ValidationError
     from sqlmodel import select
 
-    from api.routes.rules import quote_public
+    from api.presenters.rules import quote_public
     from core.db import session_scope
-    from models.claims import ClaimInput
     from models.errors import NotFound
-    from models.members import Member
     from models.programmes import Programme
     from tasks.claims.quote import quote
+    from tasks.common.access import quoted_member
 
-    data = json.loads(file.read_text(encoding="utf-8"))
-    id_number = data.pop("id_number", None)
-    try:
-        claim = ClaimInput.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        typer.secho(f"错误：申请数据无效：{problems}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(1) from None
+    claim, id_number = read_quote_file(file)
     with domain_errors(), session_scope() as session:
         found = session.exec(select(Programme).where(Programme.code == programme)).first()
         if found is None:
             raise NotFound(f"未找到项目 {programme}")
-        member = None
-        if id_number:
-            member = session.exec(select(Member).where(Member.id_number == str(id_number).strip().upper())).first()
-            if member is None:
-                raise NotFound("未找到该会员")
+        member = quoted_member(session=session, user=None, id_number=id_number)  # the system: any member
         result = quote_public(programme, quote(session=session, programme_id=found.id or 0, data=claim, member=member),
                               language)  # fmt: skip
         session.rollback()  # a quote files nothing
     if as_json:
         _echo_json(result.model_dump(mode="json"))
         return
+    _print_quote(result)
+
+
+def _print_quote(result: QuotePublic) -> None:
     for step in result.steps:
         typer.echo(f"- {step.text}")
     verdict = f"不予补偿：{result.rejection}" if result.rejection else f"测算补偿金额：{result.payout_yuan} 元"

@@ -1,56 +1,26 @@
 """Case tracking for administrators, auditors and reviewers: where a claim stands, and its timeline.
 
 Administrators and auditors see every claim; a reviewer sees the claims of their org subtree only (any
-other claim is a 404, never data); everybody else gets 403. The answers never carry the member's ID
-number, bank card or diagnosis.
+other claim is a 404, never data); everybody else gets 403 (tasks.common.access, through api.deps.CaseClaim).
+The answers never carry the member's ID number, bank card or diagnosis.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
-from fastapi import Path as PathParam
+from fastapi import APIRouter
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from api.deps import CurrentUser, EntityId, LanguageDep, SessionDep
+from api.deps import CaseClaim, CaseClaimByReference, LanguageDep, SessionDep
+from api.presenters.claims import claim_public
+from api.presenters.common import audit_public
 from api.schemas import ClaimStatusPublic
-from api.views import audit_public, claim_public
 from models.approvals import ApprovalTask
 from models.audit import AuditEvent, AuditEventPublic
 from models.claims import Claim
-from models.errors import Forbidden, NotFound
-from models.org import OrgUnit
 from models.payments import Payment
-from models.users import Role, User
-from tasks.common.orgs import under
 
 router = APIRouter(prefix="/api/claims", tags=["cases"])
-
-SEE_ALL = frozenset({Role.ADMIN, Role.AUDITOR})
-
-
-def require_case_reader(user: CurrentUser) -> User:
-    """Administrators, auditors and reviewers may track cases."""
-    if Role(user.role) not in SEE_ALL and user.review_level is None:
-        raise Forbidden("当前角色无权查看案件")
-    return user
-
-
-CaseReader = Annotated[User, Depends(require_case_reader)]
-
-
-def visible_claim(session: Session, user: User, *, claim_id: int | None = None, reference: str | None = None) -> Claim:
-    """The claim if this user may see it; NotFound otherwise."""
-    key = col(Claim.id) == claim_id if claim_id is not None else col(Claim.reference) == reference
-    stmt = select(Claim).where(key)
-    if Role(user.role) not in SEE_ALL:
-        stmt = stmt.join(OrgUnit, OrgUnit.id == Claim.org_unit_id).where(under(user.org_unit_id))  # type: ignore[arg-type]
-    claim = session.exec(stmt).first()
-    if claim is None:
-        raise NotFound(f"未找到案件 {reference or claim_id}")
-    return claim
 
 
 def claim_timeline(session: Session, claim: Claim) -> list[AuditEvent]:
@@ -73,24 +43,18 @@ def claim_timeline(session: Session, claim: Claim) -> list[AuditEvent]:
 
 
 @router.get("/by-reference/{reference}", response_model=ClaimStatusPublic)
-def claim_by_reference(
-    session: SessionDep,
-    user: CaseReader,
-    language: LanguageDep,
-    reference: Annotated[str, PathParam(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_\-]+$")],
-) -> ClaimStatusPublic:
+def claim_by_reference(claim: CaseClaimByReference, language: LanguageDep) -> ClaimStatusPublic:
     """Where a claim stands, by the reference the member quotes."""
-    return claim_public(visible_claim(session, user, reference=reference), language)
+    return claim_public(claim, language)
 
 
 @router.get("/{claim_id}", response_model=ClaimStatusPublic)
-def claim_status(session: SessionDep, user: CaseReader, language: LanguageDep, claim_id: EntityId) -> ClaimStatusPublic:
+def claim_status(claim: CaseClaim, language: LanguageDep) -> ClaimStatusPublic:
     """Where a claim stands."""
-    return claim_public(visible_claim(session, user, claim_id=claim_id), language)
+    return claim_public(claim, language)
 
 
 @router.get("/{claim_id}/timeline", response_model=list[AuditEventPublic])
-def timeline(session: SessionDep, user: CaseReader, claim_id: EntityId) -> list[AuditEventPublic]:
+def timeline(session: SessionDep, claim: CaseClaim) -> list[AuditEventPublic]:
     """Every recorded change of the claim, its tasks and its payments, oldest first."""
-    claim = visible_claim(session, user, claim_id=claim_id)
     return [audit_public(event) for event in claim_timeline(session, claim)]

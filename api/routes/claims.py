@@ -8,7 +8,8 @@ commits the claim as one unit of work: bad input is a 422 with a reason, an unre
 and neither leaves a row or an object behind.
 
 Documents are listed and served to administrators, auditors, reviewers whose org subtree holds the claim,
-the user who filed it and the member themselves; anyone else gets a 404 (finance a 403).
+the user who filed it and the member themselves; anyone else gets a 404 (finance a 403). Both rules are the
+access policy's (tasks.common.access), reached through api.deps (Filer, ReadableClaim, ReadableDocument).
 """
 
 from __future__ import annotations
@@ -17,28 +18,25 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, BinaryIO
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from fastapi.responses import StreamingResponse
-from sqlmodel import Session
 
-from api.deps import CurrentUser, EntityId, LanguageDep, SessionDep, StoreDep, require_roles
-from api.routes.cases import SEE_ALL, visible_claim
-from api.schemas_claims import ClaimDocumentPublic, ClaimFiledPublic, DocumentLink, document_public, filed_public
-from api.views import attachment
+from api.deps import EntityId, Filer, LanguageDep, ReadableClaim, ReadableDocument, SessionDep, StoreDep
+from api.presenters.claims import document_public, filed_public
+from api.presenters.common import attachment
+from api.schemas_claims import ClaimDocumentPublic, ClaimFiledPublic, DocumentLink
 from core.settings import get_settings
 from core.storage.local import LocalObjectStore
 from models.base import utcnow
-from models.claims import Claim
-from models.errors import Forbidden, NotFound, ValidationFailed
-from models.users import Role, User
+from models.errors import NotFound, ValidationFailed
 from tasks.claims.documents import UploadedDocument
-from tasks.claims.filing import FILER_ROLES, add_claim_documents, claim_for_filer, document_of, documents_of, file_claim
+from tasks.claims.filing import add_claim_documents, documents_of, file_claim
 from tasks.claims.filing_input import check_upload_count, parse_filing, upload_of
+from tasks.common.access import claim_for_filer
 from tasks.common.users import actor_of
 
 router = APIRouter(prefix="/api/claims", tags=["claims"])
 
-Filer = Annotated[User, Depends(require_roles(*FILER_ROLES))]
 ClaimField = Annotated[
     str,
     Form(
@@ -65,22 +63,6 @@ def uploads_of(files: list[UploadFile] | None, types: list[str] | None, *, at_le
     ]
 
 
-def readable_claim(session: Session, user: User, claim_id: int) -> Claim:
-    """The claim if this user may see its documents; 404 otherwise (403 for finance, who never may)."""
-    if Role(user.role) == Role.FINANCE and user.member_id is None:
-        raise Forbidden("财务人员无权查看理赔材料")
-    claim = session.get(Claim, claim_id)
-    if claim is None:
-        raise NotFound(f"未找到案件 {claim_id}")
-    if Role(user.role) in SEE_ALL or claim.filed_by == user.id:
-        return claim
-    if user.member_id is not None and user.member_id == claim.member_id:
-        return claim
-    if user.review_level is not None:
-        return visible_claim(session, user, claim_id=claim_id)
-    raise NotFound(f"未找到案件 {claim_id}")
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClaimFiledPublic)
 def submit(
     session: SessionDep,
@@ -94,7 +76,10 @@ def submit(
     """File a claim with its documents: 'submitted' when complete, else 'incomplete' with what is missing."""
     filing = parse_filing(claim)
     uploads = uploads_of(documents, document_types)
-    filed = file_claim(session=session, store=store, filing=filing, uploads=uploads, user=user, actor=actor_of(user))
+    filed = file_claim(
+        session=session, store=store, filing=filing, uploads=uploads, user=user, actor=actor_of(user),
+        commit=session.commit,
+    )  # fmt: skip
     return filed_public(filed, documents_of(session=session, claim=filed), language)
 
 
@@ -109,29 +94,26 @@ def add(
     document_types: DocumentTypes = None,
 ) -> ClaimFiledPublic:
     """Add documents to an incomplete or returned claim (409 otherwise); it resumes once nothing is missing."""
+    # Checked here, not by a dependency: a malformed form is a 422 before an unknown claim is a 404.
     found = claim_for_filer(session=session, user=user, claim_id=claim_id)
     uploads = uploads_of(documents, document_types, at_least=1)
-    claim = add_claim_documents(session=session, store=store, claim=found, uploads=uploads, actor=actor_of(user))
+    claim = add_claim_documents(
+        session=session, store=store, claim=found, uploads=uploads, actor=actor_of(user), commit=session.commit
+    )
     return filed_public(claim, documents_of(session=session, claim=claim), language)
 
 
 @router.get("/{claim_id}/documents", response_model=list[ClaimDocumentPublic])
-def list_documents(
-    session: SessionDep, user: CurrentUser, language: LanguageDep, claim_id: EntityId
-) -> list[ClaimDocumentPublic]:
+def list_documents(session: SessionDep, claim: ReadableClaim, language: LanguageDep) -> list[ClaimDocumentPublic]:
     """The claim's documents (type, file name, media type, size, SHA-256, when uploaded)."""
-    claim = readable_claim(session, user, claim_id)
     return [document_public(doc, language) for doc in documents_of(session=session, claim=claim)]
 
 
 @router.get("/{claim_id}/documents/{document_id}/link", response_model=DocumentLink)
-def document_link(
-    request: Request, session: SessionDep, store: StoreDep, user: CurrentUser, claim_id: EntityId, document_id: EntityId
-) -> DocumentLink:
+def document_link(request: Request, doc: ReadableDocument, store: StoreDep) -> DocumentLink:
     """A short-lived presigned URL (S3 / MinIO), or the authenticated download URL (local store)."""
-    doc = document_of(session=session, claim=readable_claim(session, user, claim_id), document_id=document_id)
     if isinstance(store, LocalObjectStore):
-        url = request.url_for("download_document", claim_id=claim_id, document_id=document_id)
+        url = request.url_for("download_document", claim_id=doc.claim_id, document_id=doc.id)
         return DocumentLink(url=str(url), expires_at=None)
     minutes = get_settings().presigned_url_minutes
     expires_at = utcnow() + timedelta(minutes=minutes)
@@ -143,11 +125,8 @@ def document_link(
     response_class=StreamingResponse,
     responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
 )
-def download_document(
-    session: SessionDep, store: StoreDep, user: CurrentUser, claim_id: EntityId, document_id: EntityId
-) -> StreamingResponse:
+def download_document(doc: ReadableDocument, store: StoreDep) -> StreamingResponse:
     """The document's bytes, streamed, with its media type and original file name; never cached."""
-    doc = document_of(session=session, claim=readable_claim(session, user, claim_id), document_id=document_id)
     try:
         stream = store.open(doc.object_key)  # opened here, so an unreachable store is a 503 before any byte
     except KeyError:

@@ -9,7 +9,7 @@ from fastapi import Path as PathParam
 from sqlmodel import Session, col, select
 
 from api.deps import EntityId, SessionDep, StoreDep
-from api.views import publication_public
+from api.presenters.publications import publication_public
 from models.errors import NotFound
 from models.publications import Publication, PublicationKind, PublicationPublic, PublishedFile
 

@@ -11,20 +11,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import LanguageDep, PolicyYearDep, ProgrammeCode, SessionDep, require_roles
+from api.presenters.common import attachment
+from api.presenters.funds import fund_public, receipt_public, reconciliation_public
 from api.schemas import FundPublic, ReceiptIn, ReceiptPublic, ReconciliationPublic, UnitPaymentIn, UnitPaymentResult
-from api.views import attachment, fund_public, receipt_public, reconciliation_public
 from models.base import format_yuan
 from models.users import Role, User
 from tasks.common.orgs import get_by_code
 from tasks.common.users import actor_of
-from tasks.funds.ledger import (
-    collect_unit_contribution,
-    fund_balance,
-    parse_yuan,
-    reconcile_units,
-    reconciliation_csv,
-    record_receipt,
-)
+from tasks.funds.contributions import collect_unit_contribution
+from tasks.funds.ledger import fund_balance, parse_yuan, record_receipt
+from tasks.funds.reconciliation import reconcile_units, reconciliation_csv
 
 router = APIRouter(prefix="/api/funds", tags=["funds"])
 

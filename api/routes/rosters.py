@@ -19,8 +19,8 @@ from fastapi import Path as PathParam
 from sqlmodel import Session
 
 from api.deps import CurrentUser, SessionDep, StoreDep, require_roles
+from api.presenters.common import attachment
 from api.schemas import RosterImportResult, RowErrorPublic
-from api.views import attachment
 from core.storage import ObjectStore
 from models.base import utcnow
 from models.errors import Forbidden, NotFound, ValidationFailed
@@ -28,8 +28,9 @@ from models.org import OrgLevel, OrgUnit
 from models.users import Role, User
 from tasks.common.orgs import get_by_code, is_within
 from tasks.common.programmes import get_policy_year
-from tasks.registration.enrolment import ImportReport, import_roster
-from tasks.registration.roster import RowError, error_report_csv
+from tasks.registration.error_report import error_report_csv
+from tasks.registration.roster_import import ImportReport, import_roster
+from tasks.registration.roster_rows import RowError
 
 router = APIRouter(prefix="/api/rosters", tags=["rosters"])
 

@@ -1,8 +1,9 @@
 """The reviewer's queue: search, look at, take, release and decide approval tasks, and read a task's history.
 
 Only users with a review level get here (403 otherwise); a task outside the reviewer's level or org
-subtree is a 404, never data. A decision that loses a race to another reviewer is a 409. A search answers
-one page, soonest due first, with the number of matching tasks in the X-Total-Count header.
+subtree is a 404, never data (tasks.common.access, through api.deps.VisibleTask). A decision that loses a race
+to another reviewer is a 409. A search answers one page, soonest due first, with the number of matching tasks
+in the X-Total-Count header.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Query, Response
 from pydantic import TypeAdapter
 
-from api.deps import EntityId, Reviewer, SessionDep
+from api.deps import EntityId, Reviewer, SessionDep, VisibleTask
+from api.presenters.common import audit_public
+from api.presenters.tasks import task_public, task_row
 from api.schemas import DecisionResult
-from api.views import audit_public, task_public, task_row
 from core.dispatch import request_dispatch
 from models.approvals import DecisionIn, TaskKind, TaskPublic, TaskStatus
 from models.audit import AuditEventPublic
@@ -23,7 +25,7 @@ from models.base import utcnow
 from models.notices import ObjectionForReviewer
 from tasks.approval.decisions import decide, release_task, take_task
 from tasks.approval.notice import objection_for_reviewer
-from tasks.approval.queue import OPEN_STATUSES, TaskRow, TaskSearch, get_visible_task, search_tasks, task_history
+from tasks.approval.queue import OPEN_STATUSES, TaskRow, TaskSearch, search_tasks, task_history
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
@@ -68,16 +70,14 @@ def search(
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
-def get_task(session: SessionDep, user: Reviewer, task_id: EntityId) -> TaskPublic:
+def get_task(session: SessionDep, task: VisibleTask) -> TaskPublic:
     """One task I may see."""
-    task = get_visible_task(session=session, user=user, task_id=task_id)
     return task_public(task_row(session, task))
 
 
 @router.get("/{task_id}/objection", response_model=ObjectionForReviewer)
-def get_objection(session: SessionDep, user: Reviewer, task_id: EntityId) -> ObjectionForReviewer:
+def get_objection(session: SessionDep, task: VisibleTask) -> ObjectionForReviewer:
     """The objection an objection task asks me to decide (with the sender's contact, if they gave one)."""
-    task = get_visible_task(session=session, user=user, task_id=task_id)
     return objection_for_reviewer(session=session, task=task)
 
 
@@ -118,7 +118,6 @@ def decision(
 
 
 @router.get("/{task_id}/history", response_model=list[AuditEventPublic])
-def history(session: SessionDep, user: Reviewer, task_id: EntityId) -> list[AuditEventPublic]:
+def history(session: SessionDep, task: VisibleTask) -> list[AuditEventPublic]:
     """The audit events of a task I may see, oldest first."""
-    task = get_visible_task(session=session, user=user, task_id=task_id)
     return [audit_public(event) for event in task_history(session=session, task=task)]

@@ -21,7 +21,7 @@ from tasks.common.labels import label
 from tasks.common.masking import mask_id_number
 from tasks.common.orgs import get_by_code, is_within
 from tasks.common.programmes import get_policy_year
-from tasks.registration.enrolment import due_for_renewal, renew_unit
+from tasks.registration.renewal import due_for_renewal, renew_unit
 
 router = APIRouter(prefix="/api/units", tags=["units"])
 

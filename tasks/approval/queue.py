@@ -1,8 +1,8 @@
-"""The reviewer's queue: which tasks a reviewer may see, searching them, one task, and its history.
+"""The reviewer's queue: searching the tasks a reviewer may see, and a task's history.
 
-A reviewer sees the tasks of their own level whose owning org unit lies in their org subtree, nothing else
-(another unit's task is NotFound, never data). The subtree is a range over the task's copied org path, so a
-search is one range of the queue index (level, status, org_path, due_at) however large the city is.
+Which tasks a reviewer may see is the access policy's (tasks.common.access.visible_to: their own level, inside
+their org subtree; one task through get_visible_task). The subtree is a range over the task's copied org path,
+so a search is one range of the queue index (level, status, org_path, due_at) however large the city is.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, text
+from sqlalchemy import func, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -20,8 +20,9 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.claims import Claim
 from models.errors import NotFound
-from models.org import LEVEL_ORG, OrgUnit
+from models.org import OrgUnit
 from models.users import User
+from tasks.common.access import subtree_range, visible_to
 
 OPEN_STATUSES = (TaskStatus.OPEN, TaskStatus.TAKEN)
 
@@ -61,38 +62,11 @@ class TaskPage:
     total: int
 
 
-def subtree_range(column: Any, path: str) -> ColumnElement[bool]:
-    """SQL: `column` starts with `path`, written as a range so that an index on column serves it.
-
-    Paths look like '/1/4/27/'. Every path that starts with '/1/4/' sorts at or after it, and before '/1/4'
-    followed by the character after '/' (which is '0'): the range is [path, path[:-1] + '0').
-    """
-    upper = path[:-1] + chr(ord(path[-1]) + 1)
-    return and_(column >= path, column < upper)
-
-
 def org_path_of(session: Session, org_unit_id: int | None) -> str | None:
     """The materialised path of an org unit, or None."""
     if org_unit_id is None:
         return None
     return session.exec(select(OrgUnit.path).where(OrgUnit.id == org_unit_id)).first()
-
-
-def visible_to(session: Session, user: User) -> ColumnElement[bool] | None:
-    """SQL: the tasks this user may see (their level, inside their subtree); None when they see none.
-
-    A reviewer who sits at their level's own kind of org unit (an L2 reviewer at a county union) sees exactly
-    the tasks of that unit: an equality, which the queue index answers in due order without a sort.
-    """
-    if user.review_level is None or user.org_unit_id is None:
-        return None
-    found = session.exec(select(OrgUnit.path, OrgUnit.level).where(OrgUnit.id == user.org_unit_id)).first()
-    if found is None:
-        return None
-    path, org_level = found
-    at_own_level = LEVEL_ORG.get(user.review_level) == org_level
-    where = col(ApprovalTask.org_path) == path if at_own_level else subtree_range(col(ApprovalTask.org_path), path)
-    return and_(col(ApprovalTask.level) == user.review_level, where)
 
 
 def search_tasks(*, session: Session, user: User, search: TaskSearch) -> TaskPage:
@@ -164,28 +138,6 @@ def _filters(session: Session, user: User, search: TaskSearch) -> list[Any]:
             raise NotFound(f"未找到单位 {search.org_unit_id}")
         conditions.append(subtree_range(col(ApprovalTask.unit_path), path))
     return conditions
-
-
-def get_visible_task(*, session: Session, user: User, task_id: int, lock: bool = False) -> ApprovalTask:
-    """The task if this user may see it; NotFound otherwise (never reveal another unit's task).
-
-    One query: the task by its key, its level, and its org path under the user's own (a prefix match is
-    fine for a single row; paths hold only digits and '/').
-    """
-    task = None
-    if user.review_level is not None and user.org_unit_id is not None:
-        my_path = select(OrgUnit.path).where(OrgUnit.id == user.org_unit_id).scalar_subquery()
-        stmt = select(ApprovalTask).where(
-            ApprovalTask.id == task_id,
-            ApprovalTask.level == user.review_level,
-            col(ApprovalTask.org_path).startswith(my_path, autoescape=False),
-        )
-        if lock:
-            stmt = stmt.with_for_update(of=ApprovalTask)  # type: ignore[arg-type]
-        task = session.exec(stmt).first()
-    if task is None:
-        raise NotFound(f"未找到任务 {task_id}")
-    return task
 
 
 def task_history(*, session: Session, task: ApprovalTask) -> list[AuditEvent]:

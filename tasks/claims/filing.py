@@ -1,17 +1,18 @@
 """Filing a claim with its documents, and adding documents later: the one service the API and the CLI share.
 
-Each filing is a unit of work that owns its commit: the documents are stored, the claim is filed through
-tasks.claims.submission, and the transaction is committed inside `stored_documents`, so a failure anywhere (bad data,
-a database error, the commit itself) rolls the rows back and removes the objects this filing created.
+Each filing is a unit of work: the documents are stored, the claim is filed through tasks.claims.submission,
+and the caller's `commit` hook (the API and the CLI pass `session.commit`) is called inside `stored_documents`,
+so a failure anywhere (bad data, a database error, the commit itself) rolls the rows back and removes the
+objects this filing created.
 
-Who may file for whom: an administrator (or the system, e.g. the CLI) for any member, a unit officer for
-members of units in their org subtree, a member only for themselves. Anyone else's member is "not found",
+Who may file for whom is the access policy's (tasks.common.access): anyone else's member is "not found",
 never data. The member's ID number is used only to find the member: it is never logged or echoed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import Engine
@@ -20,44 +21,19 @@ from sqlmodel import Session, col, select
 from core.db import reading
 from core.storage.base import ObjectStore
 from models.claims import Claim, ClaimDocument, ClaimStatus
-from models.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from models.errors import Conflict, NotFound, ValidationFailed
 from models.members import Member
-from models.org import OrgUnit
 from models.programmes import Programme
 from models.states import Actor
-from models.users import Role, User
-from tasks.claims.documents import UploadedDocument, sha256_of_key, stored_documents
+from models.users import User
+from tasks.claims.documents import StoredDocument, UploadedDocument, sha256_of_key, stored_documents
 from tasks.claims.filing_input import ClaimFiling, check_upload_count
 from tasks.claims.submission import add_documents, submit_claim
+from tasks.common.access import check_filer, check_may_file_for
 from tasks.common.idcard import InvalidIdNumber, normalise_id_number, parse_id_number
 
-FILER_ROLES = (Role.ADMIN, Role.UNIT_OFFICER, Role.MEMBER)
 AWAITING_DOCUMENTS = frozenset({ClaimStatus.INCOMPLETE, ClaimStatus.RETURNED})
-
-
-# --- who may file for whom ----------------------------------------------------------------------------------------
-
-
-def may_act_for(session: Session, user: User | None, *, org_unit_id: int, member_id: int) -> bool:
-    """Whether user (None: the system) may file or add documents for this member's claim at this unit."""
-    if user is None:
-        return True
-    role = Role(user.role)
-    if role == Role.ADMIN:
-        return True
-    if role == Role.MEMBER:
-        return user.member_id is not None and user.member_id == member_id
-    if role == Role.UNIT_OFFICER and user.org_unit_id is not None:
-        scope = session.get(OrgUnit, user.org_unit_id)
-        unit = session.get(OrgUnit, org_unit_id)
-        return scope is not None and unit is not None and unit.path.startswith(scope.path)
-    return False
-
-
-def check_filer(user: User | None) -> None:
-    """Only administrators, unit officers and members file claims (Forbidden otherwise)."""
-    if user is not None and Role(user.role) not in FILER_ROLES:
-        raise Forbidden("当前角色无权提交理赔申请")
+Commit = Callable[[], None]  # ends a filing's unit of work; called inside the documents' block
 
 
 def member_for_filing(*, session: Session, filing: ClaimFiling, user: User | None) -> Member:
@@ -77,8 +53,9 @@ def member_for_filing(*, session: Session, filing: ClaimFiling, user: User | Non
         member = session.get(Member, user.member_id)
     else:
         raise ValidationFailed("须填写会员身份证号（id_number）或会员编号（member_id）", code="member_missing")
-    if member is None or not may_act_for(session, user, org_unit_id=member.org_unit_id, member_id=member.id or 0):
+    if member is None:
         raise NotFound("未找到该会员", code="member_not_found")
+    check_may_file_for(session, user, org_unit_id=member.org_unit_id, member_id=member.id or 0)
     return member
 
 
@@ -90,20 +67,6 @@ def programme_by_code(*, session: Session, code: str | None) -> Programme:
     if programme is None:
         raise ValidationFailed(f"未找到保障项目 {code}", code="unknown_programme")
     return programme
-
-
-def claim_for_filer(
-    *, session: Session, user: User | None, claim_id: int | None = None, reference: str | None = None
-) -> Claim:
-    """A claim this user may add documents to (its member, its filer, an officer above it, an admin); else NotFound."""
-    key = col(Claim.id) == claim_id if claim_id is not None else col(Claim.reference) == reference
-    claim = session.exec(select(Claim).where(key)).first()
-    if claim is not None and (
-        (user is not None and claim.filed_by == user.id)
-        or may_act_for(session, user, org_unit_id=claim.org_unit_id, member_id=claim.member_id)
-    ):
-        return claim
-    raise NotFound(f"未找到案件 {reference or claim_id}")
 
 
 # --- the units of work --------------------------------------------------------------------------------------------
@@ -122,6 +85,26 @@ def referenced_by_committed_rows(session: Session) -> Callable[[str], bool]:
     return keep
 
 
+@contextmanager
+def filing_unit(
+    session: Session, store: ObjectStore, uploads: Sequence[UploadedDocument], commit: Commit
+) -> Iterator[list[StoredDocument]]:
+    """One filing's unit of work: the uploads stored for the block, then `commit` called inside the documents' block.
+
+    The lookups' transaction is ended first, so a slow upload never holds the database (on SQLite, its write
+    lock). On any failure, the commit's included, the session is rolled back before the error leaves
+    `stored_documents`, which then removes the objects this filing created (and keeps those a committed row uses).
+    """
+    session.rollback()
+    with stored_documents(store, uploads, keep=referenced_by_committed_rows(session)) as stored:
+        try:
+            yield stored
+            commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
 def file_claim(
     *,
     session: Session,
@@ -131,59 +114,54 @@ def file_claim(
     user: User | None,
     actor: Actor,
     today: date | None = None,
+    commit: Commit | None = None,
 ) -> Claim:
     """File a claim with its documents and commit; on any failure nothing is left (no row, no new object).
 
-    The session must hold no pending changes: the lookups' transaction is ended before the documents are
-    uploaded, so a slow upload never holds the database (on SQLite, its write lock).
+    `commit` ends the unit of work (the API and the CLI pass `session.commit`; None means the same). The session
+    must hold no pending changes: its transaction is ended before the documents are uploaded.
     """
     check_filer(user)
     check_upload_count(len(uploads))
     programme_id = programme_by_code(session=session, code=filing.programme_code).id or 0
     member_id = member_for_filing(session=session, filing=filing, user=user).id or 0
     data = filing.claim_input()
-    session.rollback()
-    with stored_documents(store, uploads, keep=referenced_by_committed_rows(session)) as stored:
-        try:
-            member = session.get(Member, member_id)
-            if member is None:  # removed while the documents were uploading
-                raise NotFound("未找到该会员", code="member_not_found")
-            claim = submit_claim(
-                session=session, member=member, programme_id=programme_id, data=data, documents=stored,
-                actor=actor, today=today,
-            )  # fmt: skip
-            # The claim belongs to the unit of the year's enrolment, which may differ from the member's unit.
-            if not may_act_for(session, user, org_unit_id=claim.org_unit_id, member_id=claim.member_id):
-                raise NotFound("未找到该会员", code="member_not_found")
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with filing_unit(session, store, uploads, commit or session.commit) as stored:
+        member = session.get(Member, member_id)
+        if member is None:  # removed while the documents were uploading
+            raise NotFound("未找到该会员", code="member_not_found")
+        claim = submit_claim(
+            session=session, member=member, programme_id=programme_id, data=data, documents=stored, actor=actor,
+            today=today,
+        )  # fmt: skip
+        # The claim belongs to the unit of the year's enrolment, which may differ from the member's unit.
+        check_may_file_for(session, user, org_unit_id=claim.org_unit_id, member_id=claim.member_id)
     return claim
 
 
 def add_claim_documents(
-    *, session: Session, store: ObjectStore, claim: Claim, uploads: Sequence[UploadedDocument], actor: Actor
+    *,
+    session: Session,
+    store: ObjectStore,
+    claim: Claim,
+    uploads: Sequence[UploadedDocument],
+    actor: Actor,
+    commit: Commit | None = None,
 ) -> Claim:
     """Add documents to an incomplete or returned claim and commit; it resumes when nothing is missing.
 
-    As with file_claim, the session must hold no pending changes; the claim is read again after the upload.
+    As with file_claim, `commit` ends the unit of work and the session must hold no pending changes; the claim
+    is read again after the upload.
     """
     check_upload_count(len(uploads), at_least=1)
     _check_awaiting(claim)  # before anything is stored
     claim_id = claim.id
-    session.rollback()
-    with stored_documents(store, uploads, keep=referenced_by_committed_rows(session)) as stored:
-        try:
-            current = session.get(Claim, claim_id, populate_existing=True)
-            if current is None:
-                raise NotFound(f"未找到案件 {claim_id}")
-            _check_awaiting(current)
-            add_documents(session=session, claim=current, documents=stored, actor=actor)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with filing_unit(session, store, uploads, commit or session.commit) as stored:
+        current = session.get(Claim, claim_id, populate_existing=True)
+        if current is None:
+            raise NotFound(f"未找到案件 {claim_id}")
+        _check_awaiting(current)
+        add_documents(session=session, claim=current, documents=stored, actor=actor)
     return current
 
 

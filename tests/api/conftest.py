@@ -1,7 +1,7 @@
 """API test fixtures: a TestClient on this test's database, the standard world, sign-in, and claims in review.
 
 Claims are inserted with the ORM (member, enrolment, claim in 'submitted') and then routed by the real
-`tasks.approval.decisions.start_review`, so the queue tests do not depend on the claim-submission service.
+`tasks.approval.routing.start_review`, so the queue tests do not depend on the claim-submission service.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from models.programmes import PolicyYear
 from models.states import SYSTEM
 from tasks.approval.routing import start_review
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
-from tasks.funds.ledger import collect_unit_contribution
+from tasks.funds.contributions import collect_unit_contribution
 from tasks.registration.enrolment import import_roster_rows
 from tasks.registration.roster import parse_roster
 from tests.factories import PASSWORD, World, build_world, id_number

@@ -16,7 +16,7 @@ usage): refused with the reason, or granted; ~2% of the granted are then rejecte
 their approval task and decision). Granted claims are paid (events up to August), approved and in notice
 (September, October) or still in review (later). The fund holds the contributions and a union subsidy.
 
-Timed: tasks.claims.what_if.simulate in a session on tasks.claims.what_if.reading_snapshot (as the API and CLI run it)
+Timed: tasks.claims.what_if.simulate in a session on core.db.reading_snapshot (as the API and CLI run it)
 with the issue's example changes (ratio 75 %, annual cap 30,000), `--repeat` times on the same database;
 the figure is the median. Then once more without changes, which must reproduce the actual payouts.
 """

@@ -148,6 +148,30 @@ def test_few_functions_are_long() -> None:
     assert len(long) <= MAX_LONG_FUNCTIONS, f"functions over {LONG_FUNCTION_LINES} lines: {long}"
 
 
+RECORD_TABLES = frozenset({"AuditEvent", "OutboxMessage"})
+
+
+def test_only_the_gate_writes_the_record() -> None:
+    """Audit rows and outbox events are written by models.states (and its writer) only: outside models nothing
+    builds an AuditEvent or OutboxMessage or reaches for their tables."""
+    found = []
+    for package in sorted(PACKAGES - {"models"}):
+        for module, path in modules(package):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                called = (
+                    isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in RECORD_TABLES
+                )
+                table = (
+                    isinstance(node, ast.Attribute)
+                    and node.attr == "__table__"
+                    and isinstance(node.value, ast.Name)
+                    and node.value.id in RECORD_TABLES
+                )
+                if called or table:
+                    found.append(f"{module}:{node.lineno}")
+    assert found == []
+
+
 def test_the_rule_sees_a_wrong_import(tmp_path: Path) -> None:
     """The checker itself: an import from an entrypoint inside tasks is found, a relative one resolved."""
     source = tmp_path / "mod.py"

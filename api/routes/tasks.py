@@ -25,7 +25,8 @@ from models.base import utcnow
 from models.notices import ObjectionForReviewer
 from tasks.approval.decisions import decide, release_task, take_task
 from tasks.approval.notice import objection_for_reviewer
-from tasks.approval.queue import OPEN_STATUSES, TaskRow, TaskSearch, search_tasks, task_history
+from tasks.approval.queue import OPEN_STATUSES, TaskRow, TaskSearch, search_tasks
+from tasks.common.timeline import task_history
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 

@@ -16,17 +16,16 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session, col
 
 from models.approvals import ApprovalTask
-from models.audit import AuditEvent, OutboxMessage
+from models.events import TaskEscalated
 from models.notifications import Notification, NotificationKind
 from models.sql import id_in
-from models.states import Actor
+from models.states import Actor, emit_all, record_all
 from models.users import REVIEW_LEVEL_OF_ROLE, Role, User
 from tasks.approval.queue import OPEN_STATUSES
 from tasks.common.labels import label
 
 TASK = ApprovalTask.__table__  # type: ignore[attr-defined]
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
-AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 
 
 def _undone(session: Session, moment: Any, done: Any, as_of: datetime, limit: int) -> list[Any]:
@@ -62,7 +61,7 @@ def remind_overdue(*, session: Session, as_of: datetime, actor: Actor, limit: in
         for r in rows
     ]
     session.execute(insert(NOTIFICATION), notifications)
-    _audit(session, [r.id for r in rows], "task.reminded", actor, as_of, {})
+    record_all(session, "approval_task", [r.id for r in rows], "task.reminded", actor=actor, at=as_of)
     session.execute(update(TASK).where(id_in(session, TASK.c.id, [r.id for r in rows])).values(reminded_at=as_of))
     return len(rows)
 
@@ -93,16 +92,14 @@ def escalate_overdue(*, session: Session, as_of: datetime, actor: Actor, limit: 
     session.execute(insert(NOTIFICATION), notifications)
     for supervisor in set(by_supervisor.values()):
         ids = [task_id for task_id, s in by_supervisor.items() if s == supervisor]
-        _audit(session, ids, "task.escalated", actor, as_of, {"supervisor_id": supervisor})
+        record_all(
+            session, "approval_task", ids, "task.escalated", actor=actor, data={"supervisor_id": supervisor}, at=as_of
+        )
         session.execute(
             update(TASK).where(id_in(session, TASK.c.id, ids)).values(escalated_at=as_of, escalated_to_id=supervisor)
         )
-    session.add_all(
-        OutboxMessage(topic="TaskEscalated", payload={"task_id": r.id, "claim_id": r.claim_id,
-                                                      "supervisor_id": by_supervisor[r.id]}, created_at=as_of)
-        for r in rows
-    )  # fmt: skip
-    session.flush()
+    escalated = [TaskEscalated(task_id=r.id, claim_id=r.claim_id, supervisor_id=by_supervisor[r.id]) for r in rows]
+    emit_all(session, escalated, at=as_of)
     return len(rows)
 
 
@@ -128,18 +125,3 @@ class Supervisors:
             if found is not None:
                 return found
         return None
-
-
-def _audit(session: Session, task_ids: list[int], action: str, actor: Actor, at: datetime, data: dict) -> None:
-    """One audit event per task (no status change: the task stays where it is)."""
-    session.execute(
-        insert(AUDIT),
-        [
-            {
-                "occurred_at": at, "actor_id": actor.user_id, "actor_label": actor.label,
-                "entity_type": "approval_task", "entity_id": task_id, "action": action,
-                "from_state": None, "to_state": None, "reason": None, "data": data,
-            }
-            for task_id in task_ids
-        ],
-    )  # fmt: skip

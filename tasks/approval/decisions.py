@@ -3,7 +3,7 @@
 A decision is one transaction: the task is completed with a version check (a loser gets Conflict), the
 Decision row is inserted (one per task; four eyes are checked here with a reason, and again by a database
 trigger, models.four_eyes), the case moves on (next level, public notice, rejection, return, or the
-objection's outcome) and an outbox event is written for the steps that follow (letters, notices).
+objection's outcome) and a domain event (models.events) is emitted for the steps that follow (letters).
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.approvals import OUTCOMES_OF_KIND, ApprovalTask, Decision, DecisionIn, Outcome, TaskKind, TaskStatus
-from models.audit import OutboxMessage
 from models.base import utcnow
 from models.claims import Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.errors import Conflict, Forbidden, ValidationFailed
+from models.events import ClaimRejected, ClaimReturned
 from models.four_eyes import is_four_eyes_violation
-from models.states import Actor, change_status, record_event
+from models.states import Actor, change_status, emit, record_event
 from models.users import User
-from tasks.approval.final import finalise
+from tasks.approval.final import DecidedBy, finalise
 from tasks.approval.notice import decide_objection
-from tasks.approval.queue import get_visible_task
 from tasks.approval.routing import open_task
+from tasks.common.access import get_visible_task
 from tasks.common.labels import label
 from tasks.common.users import actor_of
 
@@ -78,6 +78,29 @@ class Decided:
 def decide(*, session: Session, user: User, task_id: int, decision: DecisionIn) -> Decided:
     """Complete a task with a decision, if nobody else did first, and move the case on."""
     task = get_visible_task(session=session, user=user, task_id=task_id, lock=True)
+    _check_decidable(task, user, decision)
+    # The claim is locked after its task (the order every path takes) and read once for all that follows.
+    claim = session.get(Claim, task.claim_id, with_for_update=True) if task.claim_id is not None else None
+    check_four_eyes(session=session, user=user, task=task, claim=claim, other_levels=False)
+    actor = actor_of(user)
+    seen_version = task.version
+    change_status(
+        session, task, TaskStatus.COMPLETED, actor=actor, reason=decision.reason, action=f"task.{decision.outcome}",
+        values={"assignee_id": user.id, "completed_at": utcnow()},
+    )  # fmt: skip
+    record = _insert_decision(session, task, user, decision, seen_version)
+    if task.kind == TaskKind.ELIGIBILITY_REVIEW:
+        _apply_eligibility(session=session, task=task, decision=decision, actor=actor)
+    elif task.kind == TaskKind.OBJECTION_REVIEW:
+        decide_objection(session=session, task=task, decision=decision, actor=actor)
+    else:
+        assert claim is not None
+        _apply_claim(session=session, task=task, claim=claim, decision=decision, actor=actor)
+    return Decided(record, task, claim)
+
+
+def _check_decidable(task: ApprovalTask, user: User, decision: DecisionIn) -> None:
+    """The task is still undecided, not held by someone else, as the reviewer saw it, and the outcome fits it."""
     if task.status not in (TaskStatus.OPEN, TaskStatus.TAKEN):
         raise Conflict("任务已处理")
     if task.status == TaskStatus.TAKEN and task.assignee_id != user.id:
@@ -89,34 +112,23 @@ def decide(*, session: Session, user: User, task_id: int, decision: DecisionIn) 
         raise ValidationFailed(
             f"{label('task_kind', task.kind)}只能作出以下决定：{allowed}", code="outcome_not_allowed"
         )
-    # The claim is locked after its task (the order every path takes) and read once for all that follows.
-    claim = session.get(Claim, task.claim_id, with_for_update=True) if task.claim_id is not None else None
-    check_four_eyes(session=session, user=user, task=task, claim=claim, other_levels=False)
-    actor = actor_of(user)
-    seen_version = task.version
-    change_status(
-        session, task, TaskStatus.COMPLETED, actor=actor, reason=decision.reason, action=f"task.{decision.outcome}",
-        values={"assignee_id": user.id, "completed_at": utcnow()},
-    )  # fmt: skip
+
+
+def _insert_decision(
+    session: Session, task: ApprovalTask, user: User, decision: DecisionIn, seen_version: int
+) -> Decision:
+    """The decision row (one per task); the four-eyes trigger's refusal becomes Forbidden with its reason."""
     record = Decision(
         task_id=task.id or 0, claim_id=task.claim_id, round=task.round, level=task.level, outcome=decision.outcome,
         reason=decision.reason, decided_by=user.id or 0, task_version=seen_version, decided_at=utcnow(),
     )  # fmt: skip
-    values = record.model_dump(exclude={"id"})
     try:
-        record.id = session.execute(DECISION_INSERT, values).scalar_one()
+        record.id = session.execute(DECISION_INSERT, record.model_dump(exclude={"id"})).scalar_one()
     except IntegrityError as error:
         if is_four_eyes_violation(error):
             raise Forbidden(four_eyes_reason(error)) from None
         raise Conflict("该任务已有决定") from None
-    if task.kind == TaskKind.ELIGIBILITY_REVIEW:
-        _apply_eligibility(session=session, task=task, decision=decision, actor=actor)
-    elif task.kind == TaskKind.OBJECTION_REVIEW:
-        decide_objection(session=session, task=task, decision=decision, actor=actor)
-    else:
-        assert claim is not None
-        _apply_claim(session=session, task=task, claim=claim, decision=decision, actor=actor)
-    return Decided(record, task, claim)
+    return record
 
 
 def check_four_eyes(
@@ -160,19 +172,16 @@ def _apply_claim(*, session: Session, task: ApprovalTask, claim: Claim, decision
     if claim.status != ClaimStatus.IN_REVIEW:
         raise Conflict(f"案件状态为 {claim.status}，不能审批")
     now = utcnow()
-    payload = {
-        "claim_id": claim.id, "task_id": task.id, "level": task.level, "round": task.round,
-        "decided_at": now.isoformat(),
-    }  # fmt: skip
+    decided = DecidedBy(claim_id=claim.id or 0, task_id=task.id, level=task.level, round=task.round, decided_at=now)
     if decision.outcome == Outcome.REJECT:
         change_status(
             session, claim, ClaimStatus.REJECTED, actor=actor, reason=decision.reason,
             values={"rejection_reason": decision.reason, "decided_at": now},
         )  # fmt: skip
-        session.add(OutboxMessage(topic="ClaimRejected", payload={**payload, "reason": decision.reason}))
+        emit(session, ClaimRejected(**decided.fields(), reason=decision.reason))
     elif decision.outcome == Outcome.RETURN:
         change_status(session, claim, ClaimStatus.RETURNED, actor=actor, reason=decision.reason)
-        session.add(OutboxMessage(topic="ClaimReturned", payload={**payload, "reason": decision.reason}))
+        emit(session, ClaimReturned(**decided.fields(), reason=decision.reason))
     elif task.level < (claim.required_levels or 1):
         open_task(session=session, claim=claim, level=task.level + 1, now=now, unit_path=task.unit_path)
         record_event(
@@ -183,7 +192,7 @@ def _apply_claim(*, session: Session, task: ApprovalTask, claim: Claim, decision
             data={"level": task.level, "next_level": task.level + 1},
         )
     else:
-        finalise(session=session, claim=claim, level=task.level, actor=actor, payload=payload, now=now)
+        finalise(session=session, claim=claim, level=task.level, actor=actor, decided=decided, now=now)
 
 
 def _apply_eligibility(*, session: Session, task: ApprovalTask, decision: DecisionIn, actor: Actor) -> None:

@@ -4,26 +4,40 @@ two claims finalised at once can never pass them together; then the claim is pos
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from models.audit import OutboxMessage
 from models.claims import Claim, ClaimStatus
+from models.events import ClaimApproved, ClaimRejected
 from models.members import Member
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
-from models.states import Actor, change_status
+from models.states import Actor, change_status, emit
 from tasks.approval.notice import post_notice
 from tasks.claims.benefits import CAP_REACHED
 from tasks.claims.explain import describe
 from tasks.claims.limits import Usage, usage_of
 
 
-def finalise(
-    *, session: Session, claim: Claim, level: int, actor: Actor, payload: dict[str, Any], now: datetime
-) -> None:
+@dataclass(frozen=True)
+class DecidedBy:
+    """Which task, level and round decided a claim, and when: what every event of the decision carries."""
+
+    claim_id: int
+    task_id: int | None
+    level: int
+    round: int
+    decided_at: datetime
+
+    def fields(self) -> dict[str, Any]:
+        """The facts as keyword arguments of a claim decision event (models.events.ClaimDecided)."""
+        return asdict(self)
+
+
+def finalise(*, session: Session, claim: Claim, level: int, actor: Actor, decided: DecidedBy, now: datetime) -> None:
     """Re-check the year's limits, then post the public notice (or reject the claim with the reason)."""
     # The member row lock comes before the usage is read: it serialises the final approvals of one member on
     # PostgreSQL (on SQLite every write transaction begins IMMEDIATE). Without it, or taken after the read,
@@ -40,7 +54,7 @@ def finalise(
             session, claim, ClaimStatus.REJECTED, actor=actor, reason=refusal,
             values={"rejection_reason": refusal, "decided_at": now, "payout_fen": 0},
         )  # fmt: skip
-        session.add(OutboxMessage(topic="ClaimRejected", payload={**payload, "reason": refusal}))
+        emit(session, ClaimRejected(**decided.fields(), reason=refusal))
         return
     notice = post_notice(session=session, claim=claim, rules=rules, approval_level=level, now=now)
     change_status(
@@ -48,7 +62,7 @@ def finalise(
         values={"decided_at": now, "notice_ends_at": notice.ends_at},
         data={"payout_fen": payout, "notice_no": notice.notice_no},
     )  # fmt: skip
-    session.add(OutboxMessage(topic="ClaimApproved", payload={**payload, "payout_fen": payout}))
+    emit(session, ClaimApproved(**decided.fields(), payout_fen=payout))
 
 
 def recheck_limits(*, session: Session, claim: Claim, rules: PolicyRules) -> tuple[int, str | None]:

@@ -21,10 +21,10 @@ from sqlmodel import Session, col, select
 
 from core.settings import get_settings
 from models.approvals import ApprovalTask, DecisionIn, Outcome, TaskKind, TaskStatus
-from models.audit import OutboxMessage
 from models.base import as_utc, utcnow
 from models.claims import Claim, ClaimStatus
 from models.errors import Conflict, NotFound, RateLimited
+from models.events import ClaimRejected, ObjectionDismissed, ObjectionRaised, ObjectionUpheld
 from models.members import Member
 from models.notices import ClaimNotice, NoticeStatus, Objection, ObjectionForReviewer, ObjectionIn, ObjectionStatus
 from models.notifications import Notification, NotificationKind
@@ -32,7 +32,7 @@ from models.org import OrgUnit
 from models.programmes import PolicyYear
 from models.rules import PolicyRules
 from models.sql import id_in
-from models.states import Actor, change_status, change_status_bulk
+from models.states import Actor, change_status, change_status_bulk, emit
 from tasks.approval.routing import open_task
 from tasks.common.masking import mask_name
 
@@ -108,26 +108,15 @@ def raise_objection(
         raise NotFound(f"未找到公示 {notice_no}")
     if notice.status != NoticeStatus.POSTED or as_utc(notice.ends_at) <= as_utc(now):
         raise Conflict("公示期已结束，不再受理异议", code="notice_over")
-    recent = session.exec(
-        select(func.count())
-        .select_from(Objection)
-        .where(Objection.client_key == sender_key, col(Objection.submitted_at) > as_utc(now) - OBJECTION_WINDOW)
-    ).one()
-    if recent >= get_settings().objection_limit_per_hour:
-        raise RateLimited("提交过于频繁，请稍后再试", retry_after=int(OBJECTION_WINDOW.total_seconds()))
+    _check_rate(session, sender_key, now)
     objection = Objection(
-        reference=f"YY{secrets.token_hex(6).upper()}",
-        notice_id=notice.id or 0,
-        claim_id=notice.claim_id,
-        text=data.text,
-        contact=data.contact,
-        client_key=sender_key,
-        submitted_at=now,
-    )
+        reference=f"YY{secrets.token_hex(6).upper()}", notice_id=notice.id or 0, claim_id=notice.claim_id,
+        text=data.text, contact=data.contact, client_key=sender_key, submitted_at=now,
+    )  # fmt: skip
     session.add(objection)
     session.flush()
     claim = session.get(Claim, notice.claim_id)
-    assert claim is not None
+    assert claim is not None and claim.id is not None and objection.id is not None
     task = open_task(
         session=session, claim=claim, level=notice.approval_level, kind=TaskKind.OBJECTION_REVIEW,
         objection_id=objection.id, now=now,
@@ -139,13 +128,20 @@ def raise_objection(
             message=f"公示 {notice.notice_no} 收到异议，请核实处理", created_at=now,
         )
     )  # fmt: skip
-    session.add(
-        OutboxMessage(
-            topic="ObjectionRaised", payload={"objection_id": objection.id, "claim_id": claim.id, "task_id": task.id}
-        )
-    )
+    emit(session, ObjectionRaised(objection_id=objection.id, claim_id=claim.id, task_id=task.id))
     session.flush()
     return objection
+
+
+def _check_rate(session: Session, sender_key: str, now: datetime) -> None:
+    """RateLimited once a sender has sent the hour's allowance of objections."""
+    recent = session.exec(
+        select(func.count())
+        .select_from(Objection)
+        .where(Objection.client_key == sender_key, col(Objection.submitted_at) > as_utc(now) - OBJECTION_WINDOW)
+    ).one()
+    if recent >= get_settings().objection_limit_per_hour:
+        raise RateLimited("提交过于频繁，请稍后再试", retry_after=int(OBJECTION_WINDOW.total_seconds()))
 
 
 def get_objection(*, session: Session, reference: str) -> Objection:
@@ -178,24 +174,26 @@ def decide_objection(*, session: Session, task: ApprovalTask, decision: Decision
     notice = session.get(ClaimNotice, objection.notice_id)
     assert notice is not None
     now = utcnow()
-    payload = {"objection_id": objection.id, "claim_id": claim.id, "task_id": task.id, "decided_at": now.isoformat()}
+    decided: dict[str, Any] = {
+        "objection_id": objection.id or 0, "claim_id": claim.id or 0, "task_id": task.id or 0, "decided_at": now
+    }  # fmt: skip
     if decision.outcome == Outcome.DISMISS:
         change_status(session, objection, ObjectionStatus.DISMISSED, actor=actor, reason=decision.reason,
                       values={"decided_at": now})  # fmt: skip
-        session.add(OutboxMessage(topic="ObjectionDismissed", payload=payload))
+        emit(session, ObjectionDismissed(**decided))
         return
     if claim.status != ClaimStatus.IN_NOTICE or notice.status != NoticeStatus.POSTED:
         raise Conflict(f"案件状态为 {claim.status}，异议不能再改变它")
     change_status(session, objection, ObjectionStatus.UPHELD, actor=actor, reason=decision.reason,
                   values={"decided_at": now})  # fmt: skip
     _withdraw(session=session, notice=notice, except_objection=objection.id or 0, actor=actor, reason=decision.reason)
-    session.add(OutboxMessage(topic="ObjectionUpheld", payload={**payload, "outcome": str(decision.outcome)}))
+    emit(session, ObjectionUpheld(**decided, outcome=str(decision.outcome)))
     if decision.outcome == Outcome.UPHOLD_REJECT:
         change_status(
             session, claim, ClaimStatus.REJECTED, actor=actor, reason=decision.reason, action="claim.objection_upheld",
             values={"rejection_reason": decision.reason, "decided_at": now, "notice_ends_at": None},
         )  # fmt: skip
-        session.add(OutboxMessage(topic="ClaimRejected", payload={**payload, "reason": decision.reason}))
+        emit(session, ClaimRejected(**decided, reason=decision.reason))
         return
     change_status(
         session, claim, ClaimStatus.IN_REVIEW, actor=actor, reason=decision.reason, action="claim.review_again",

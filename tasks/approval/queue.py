@@ -16,7 +16,6 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from models.approvals import OPEN_PREDICATE, ApprovalTask, TaskKind, TaskStatus
-from models.audit import AuditEvent
 from models.base import utcnow
 from models.claims import Claim
 from models.errors import NotFound
@@ -138,14 +137,3 @@ def _filters(session: Session, user: User, search: TaskSearch) -> list[Any]:
             raise NotFound(f"未找到单位 {search.org_unit_id}")
         conditions.append(subtree_range(col(ApprovalTask.unit_path), path))
     return conditions
-
-
-def task_history(*, session: Session, task: ApprovalTask) -> list[AuditEvent]:
-    """The audit events of a task, oldest first."""
-    return list(
-        session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.entity_type == "approval_task", AuditEvent.entity_id == task.id)
-            .order_by(col(AuditEvent.id))
-        ).all()
-    )

@@ -16,30 +16,28 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, column, insert, update
+from sqlalchemy import Integer, bindparam, column, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from models.approvals import ApprovalTask
-from models.audit import OutboxMessage
 from models.base import utcnow
 from models.claims import Claim, ClaimStatus
 from models.enrolments import Enrolment, EnrolmentStatus
 from models.errors import ValidationFailed
+from models.events import ClaimRejected
 from models.programmes import PolicyYear
+from models.rules import PolicyRules
 from models.sql import id_in
-from models.states import SYSTEM, Actor, change_status_bulk
-from tasks.claims.benefits import calculate
+from models.states import SYSTEM, Actor, change_status_bulk, emit_all
+from tasks.claims.benefits import Calculation, calculate
 from tasks.claims.coverage import COVERING_STATUSES, covers, in_time, local_date
 from tasks.claims.invoices import duplicate_invoice_reason, held_invoices
-from tasks.claims.limits import usage_of
+from tasks.claims.limits import Usage, usage_of
 from tasks.claims.submission import facts_of
 from tasks.common.bulk import recordset
 
 CLAIM = Claim.__table__  # type: ignore[attr-defined]
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
-TASK = ApprovalTask.__table__  # type: ignore[attr-defined]
-OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 # What a calculation reads of a claim (tasks.claims.submission.facts_of and the checks); never the diagnosis text.
 FACT_COLUMNS = (
     "id", "member_id", "enrolment_id", "policy_year_id", "benefit_type", "admission_date", "discharge_date",
@@ -84,40 +82,12 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
     ).all()
     if not claims:
         return AdjudicationCounts()
-    years = {
-        py.id: py
-        for py in session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
-    }
-    rules = {pid: py.policy() for pid, py in years.items()}
-    versions = {pid: py.rules_version for pid, py in years.items()}
-    coverage = _coverage(session=session, enrolment_ids={c.enrolment_id for c in claims if c.enrolment_id})
-    usage = usage_of(session=session, member_ids={c.member_id for c in claims})
-    # the chunk's own claims are not live yet: they are left out of the invoices other claims hold
-    invoices = held_invoices(
-        session=session,
-        hospitals={c.hospital_name for c in claims if c.invoice_numbers},
-        numbers={n for c in claims for n in c.invoice_numbers or []},
-        exclude_claim_ids={c.id for c in claims},
-    )
-
+    known = _ChunkFacts.read(session, claims)
     refused: dict[int, str] = {}
     calculations: list[dict[str, Any]] = []
     for claim in claims:
-        policy = rules[claim.policy_year_id]
-        key = (claim.member_id, claim.policy_year_id)
         try:
-            calc = calculate(
-                facts_of(
-                    cast(Claim, claim),  # a row with the columns facts_of reads
-                    covered_on_admission=_covered(coverage.get(claim.enrolment_id), claim.admission_date),
-                    within_deadline=in_time(
-                        local_date(claim.submitted_at), claim.discharge_date, policy.filing_deadline_days
-                    ),
-                    used_cap_fen=usage[key].used_cap_fen(policy) if key in usage else 0,
-                    times_used=usage[key].times(claim.benefit_type) if key in usage else 0,
-                ),
-                policy,
-            )
+            calc = known.calculate(claim)
         except ValidationFailed as exc:
             refused[claim.id] = exc.message
             continue
@@ -128,16 +98,61 @@ def adjudicate_claims(*, session: Session, claim_ids: list[int], actor: Actor = 
                 "payout_fen": calc.payout_fen,
                 "explanation": calc.steps,
                 "required_levels": calc.required_levels,
-                "rules_version": versions[claim.policy_year_id],
+                "rules_version": known.versions[claim.policy_year_id],
             }
         )
-        reason = calc.rejection or _claim_invoices(claim.hospital_name, claim.invoice_numbers or [], invoices)
+        reason = calc.rejection or _claim_invoices(claim.hospital_name, claim.invoice_numbers or [], known.invoices)
         if reason:
             refused[claim.id] = reason
     _write(session=session, columns=CALCULATED, rows=calculations)
     if refused:
         _refuse(session=session, refused=refused, actor=actor)
     return AdjudicationCounts(calculated=len(claims) - len(refused), rejected=len(refused))
+
+
+@dataclass
+class _ChunkFacts:
+    """What a chunk's calculations need besides the claims, read in one query each: the years' rules and
+    versions, the enrolments' coverage, the members' use of the limits, and the invoices others hold."""
+
+    rules: dict[int, PolicyRules]
+    versions: dict[int, int]
+    coverage: dict[int, tuple[date, date] | None]
+    usage: dict[tuple[int, int], Usage]
+    invoices: set[tuple[str, str]]
+
+    @classmethod
+    def read(cls, session: Session, claims: Sequence[Any]) -> _ChunkFacts:
+        """The facts of a chunk of claim rows (FACT_COLUMNS)."""
+        years = session.exec(select(PolicyYear).where(col(PolicyYear.id).in_({c.policy_year_id for c in claims})))
+        by_id = {py.id or 0: py for py in years}
+        # the chunk's own claims are not live yet: they are left out of the invoices other claims hold
+        invoices = held_invoices(
+            session=session,
+            hospitals={c.hospital_name for c in claims if c.invoice_numbers},
+            numbers={n for c in claims for n in c.invoice_numbers or []},
+            exclude_claim_ids={c.id for c in claims},
+        )
+        return cls(
+            rules={pid: py.policy() for pid, py in by_id.items()},
+            versions={pid: py.rules_version for pid, py in by_id.items()},
+            coverage=_coverage(session=session, enrolment_ids={c.enrolment_id for c in claims if c.enrolment_id}),
+            usage=usage_of(session=session, member_ids={c.member_id for c in claims}),
+            invoices=invoices,
+        )
+
+    def calculate(self, claim: Any) -> Calculation:
+        """The benefit engine on one claim row, with its coverage, deadline and the member's use of the limits."""
+        policy = self.rules[claim.policy_year_id]
+        used = self.usage.get((claim.member_id, claim.policy_year_id))
+        facts = facts_of(
+            cast(Claim, claim),  # a row with the columns facts_of reads
+            covered_on_admission=_covered(self.coverage.get(claim.enrolment_id), claim.admission_date),
+            within_deadline=in_time(local_date(claim.submitted_at), claim.discharge_date, policy.filing_deadline_days),
+            used_cap_fen=used.used_cap_fen(policy) if used is not None else 0,
+            times_used=used.times(claim.benefit_type) if used is not None else 0,
+        )
+        return calculate(facts, policy)
 
 
 def _coverage(*, session: Session, enrolment_ids: set[int]) -> dict[int, tuple[date, date] | None]:
@@ -216,12 +231,4 @@ def _refuse(*, session: Session, refused: dict[int, str], actor: Actor) -> None:
         values={"decided_at": now},
     )  # fmt: skip
     # The applicant is told in writing (the letter is written from this event).
-    if moved:
-        session.execute(
-            insert(OUTBOX),
-            [
-                {"topic": "ClaimRejected", "created_at": now, "attempts": 0,
-                 "payload": {"claim_id": claim_id, "reason": refused[claim_id], "decided_at": now.isoformat()}}
-                for claim_id in moved
-            ],
-        )  # fmt: skip
+    emit_all(session, [ClaimRejected(claim_id=i, reason=refused[i], decided_at=now) for i in moved], at=now)

@@ -8,7 +8,6 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from models.audit import AuditEvent
 from models.base import yuan_to_fen
 from models.claims import Claim, ClaimDocument, ClaimInput, ClaimStatus
 from models.enrolments import Enrolment
@@ -16,7 +15,7 @@ from models.errors import Conflict, NotFound, ValidationFailed
 from models.members import Member
 from models.programmes import PolicyYear
 from models.rules import BenefitRule, LumpSumRule, ReimbursementRule, RequestedAmountRule
-from models.states import Actor, change_status
+from models.states import Actor, change_status, record
 from tasks.claims.benefits import ClaimFacts, benefit_rule, calculate
 from tasks.claims.documents import StoredDocument
 from tasks.common.programmes import policy_year_for
@@ -49,10 +48,30 @@ def submit_claim(
     """File a claim for a member: validate the data, attach stored documents, mark it complete or not."""
     today = today or date.today()
     policy_year = claim_policy_year(session=session, programme_id=programme_id, data=data, today=today)
+    claim = _new_claim(session=session, member=member, policy_year=policy_year, data=data, actor=actor)
+    # Impossible amounts (eligible < 0, …) are refused now, before anything is filed.
+    calculate(facts_of(claim), policy_year.policy())
+    claim.missing_documents = missing_documents(
+        policy_year=policy_year, claim=claim, present={str(d.doc_type) for d in documents}
+    )
+    # The initial state is set at creation; every later change goes through models.states.
+    claim.status = ClaimStatus.INCOMPLETE if claim.missing_documents else ClaimStatus.SUBMITTED
+    session.add(claim)
+    session.flush()
+    _attach(session=session, claim=claim, documents=documents)
+    record(
+        session, "claim", claim.id or 0, "claim.filed", actor=actor, to_state=claim.status,
+        data={"documents": len(documents), "missing": claim.missing_documents},
+    )  # fmt: skip
+    return claim
+
+
+def _new_claim(*, session: Session, member: Member, policy_year: PolicyYear, data: ClaimInput, actor: Actor) -> Claim:
+    """The claim row for the data, at the unit of the member's enrolment of the year (else the member's unit)."""
     enrolment = session.exec(
         select(Enrolment).where(Enrolment.member_id == member.id, Enrolment.policy_year_id == policy_year.id)
     ).first()
-    claim = Claim(
+    return Claim(
         reference=new_reference(policy_year.year),
         member_id=member.id or 0,
         enrolment_id=enrolment.id if enrolment else None,
@@ -71,29 +90,6 @@ def submit_claim(
         invoice_numbers=list(data.invoice_numbers),
         **amounts_in_fen(data),  # type: ignore[arg-type]
     )
-    # Impossible amounts (eligible < 0, …) are refused now, before anything is filed.
-    calculate(facts_of(claim), policy_year.policy())
-    claim.missing_documents = missing_documents(
-        policy_year=policy_year, claim=claim, present={str(d.doc_type) for d in documents}
-    )
-    # The initial state is set at creation; every later change goes through models.states.
-    claim.status = ClaimStatus.INCOMPLETE if claim.missing_documents else ClaimStatus.SUBMITTED
-    session.add(claim)
-    session.flush()
-    _attach(session=session, claim=claim, documents=documents)
-    session.add(
-        AuditEvent(
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            entity_type="claim",
-            entity_id=claim.id or 0,
-            action="claim.filed",
-            to_state=claim.status,
-            data={"documents": len(documents), "missing": claim.missing_documents},
-        )
-    )
-    session.flush()
-    return claim
 
 
 def amounts_in_fen(data: ClaimInput) -> dict[str, int | None]:

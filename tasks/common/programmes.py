@@ -8,13 +8,12 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from models.audit import AuditEvent
 from models.errors import NotFound, ValidationFailed
 from models.funds import FundAccount
 from models.org import OrgUnit
 from models.programmes import PolicyRulesVersion, PolicyYear, Programme, ProgrammeKind
 from models.rules import PolicyRules
-from models.states import Actor
+from models.states import Actor, record
 
 
 def create_programme(
@@ -83,20 +82,18 @@ def change_rules(
     session.refresh(policy_year, with_for_update=True)  # two changes at once get consecutive versions
     version = policy_year.rules_version + 1
     data = rules.model_dump(mode="json")
-    record = PolicyRulesVersion(
+    kept = PolicyRulesVersion(
         policy_year_id=policy_year.id or 0, version=version, rules=data, note=note[:200], created_by=actor.label[:64]
     )
-    session.add(record)
+    session.add(kept)
     policy_year.rules = data
     policy_year.rules_version = version
-    session.add(
-        AuditEvent(
-            actor_id=actor.user_id, actor_label=actor.label, entity_type="policy_year", entity_id=policy_year.id or 0,
-            action="rules.changed", data={"version": version, "note": note[:200]},
-        )
-    )  # fmt: skip
     session.flush()
-    return record
+    record(
+        session, "policy_year", policy_year.id or 0, "rules.changed", actor=actor,
+        data={"version": version, "note": note[:200]},
+    )  # fmt: skip
+    return kept
 
 
 def rules_versions(*, session: Session, policy_year: PolicyYear) -> list[PolicyRulesVersion]:

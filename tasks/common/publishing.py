@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.storage.base import ObjectStore, sha256_hex
-from models.audit import AuditEvent
+from core.storage.base import ObjectStore, StoredObject, sha256_hex
 from models.base import utcnow
 from models.programmes import PolicyYear
 from models.publications import Publication, PublicationKind, PublishedFile
-from models.states import Actor
+from models.states import Actor, record
 
 MANIFEST = "manifest.json"
 
@@ -45,60 +44,61 @@ def publish(
     previous = latest(session=session, kind=kind, policy_year_id=policy_year.id, period=period)
     version = (previous.version + 1) if previous else 1
     prefix = f"publications/{kind}/{policy_year.year}/{period}/v{version}"
-    entries = []
-    stored_files = []
-    for name, (data, media_type) in files.items():
-        stored = store.put(f"{prefix}/{name}", data, media_type=media_type)
-        stored_files.append((name, stored))
-        entries.append({"name": name, "sha256": stored.sha256, "size": stored.size, "media_type": media_type})
-    manifest = {
+    stored = {
+        name: store.put(f"{prefix}/{name}", data, media_type=media_type) for name, (data, media_type) in files.items()
+    }
+    manifest = _manifest(kind, policy_year, period, version, previous, files, stored)
+    manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
+    stored[MANIFEST] = store.put(f"{prefix}/{MANIFEST}", manifest_bytes, media_type="application/json")
+    publication = Publication(
+        kind=kind, policy_year_id=policy_year.id, period=period, version=version,
+        replaces_id=previous.id if previous else None, title=title, language=language,
+        manifest_key=stored[MANIFEST].key, manifest_sha256=stored[MANIFEST].sha256, is_public=is_public,
+    )  # fmt: skip
+    session.add(publication)
+    session.flush()
+    _record_files(session, publication, stored)
+    record(
+        session, "publication", publication.id or 0, f"{kind}.published", actor=actor,
+        data={"period": period, "version": version, "manifest_sha256": publication.manifest_sha256},
+    )  # fmt: skip
+    return publication
+
+
+def _manifest(
+    kind: PublicationKind,
+    policy_year: PolicyYear,
+    period: str,
+    version: int,
+    previous: Publication | None,
+    files: Mapping[str, tuple[bytes, str]],
+    stored: Mapping[str, StoredObject],
+) -> dict[str, object]:
+    """The manifest of a version: what it is, which version it replaces, and each file's hash and size."""
+    return {
         "kind": str(kind),
         "programme_year": policy_year.year,
         "period": period,
         "version": version,
         "replaces_version": previous.version if previous else None,
         "published_at": utcnow().isoformat(),
-        "files": entries,
+        "files": [
+            {"name": name, "sha256": s.sha256, "size": s.size, "media_type": files[name][1]}
+            for name, s in stored.items()
+        ],
     }
-    manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
-    manifest_obj = store.put(f"{prefix}/{MANIFEST}", manifest_bytes, media_type="application/json")
-    publication = Publication(
-        kind=kind,
-        policy_year_id=policy_year.id,
-        period=period,
-        version=version,
-        replaces_id=previous.id if previous else None,
-        title=title,
-        language=language,
-        manifest_key=manifest_obj.key,
-        manifest_sha256=manifest_obj.sha256,
-        is_public=is_public,
-    )
-    session.add(publication)
-    session.flush()
-    for name, stored in [*stored_files, (MANIFEST, manifest_obj)]:
+
+
+def _record_files(session: Session, publication: Publication, stored: Mapping[str, StoredObject]) -> None:
+    """One row per stored file of a publication, its manifest last."""
+    for name, obj in stored.items():
         session.add(
             PublishedFile(
-                publication_id=publication.id or 0,
-                name=name,
-                object_key=stored.key,
-                media_type=stored.media_type,
-                size=stored.size,
-                sha256=stored.sha256,
+                publication_id=publication.id or 0, name=name, object_key=obj.key, media_type=obj.media_type,
+                size=obj.size, sha256=obj.sha256,
             )
-        )
-    session.add(
-        AuditEvent(
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            entity_type="publication",
-            entity_id=publication.id or 0,
-            action=f"{kind}.published",
-            data={"period": period, "version": version, "manifest_sha256": manifest_obj.sha256},
-        )
-    )
+        )  # fmt: skip
     session.flush()
-    return publication
 
 
 def verify(*, session: Session, store: ObjectStore, publication: Publication) -> list[str]:

@@ -12,11 +12,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from sqlmodel import Session
 
-from models.audit import AuditEvent
 from models.bar_list import BarListEntry
 from models.base import utcnow
 from models.errors import Conflict, NotFound, ValidationFailed
-from models.states import Actor
+from models.states import Actor, record
 from tasks.common.idcard import InvalidIdNumber, parse_id_number
 
 BAR_LIST = BarListEntry.__table__  # type: ignore[attr-defined]
@@ -38,19 +37,11 @@ def _entry(session: Session, programme_id: int, id_number: str) -> BarListEntry 
 
 
 def _audit(session: Session, entry: BarListEntry, old: str | None, new: str, *, actor: Actor, reason: str) -> None:
-    session.add(
-        AuditEvent(
-            actor_id=actor.user_id,
-            actor_label=actor.label,
-            entity_type="bar_list_entry",
-            entity_id=entry.id or 0,
-            action=f"bar_list.{'added' if new == ACTIVE else 'lifted'}",
-            from_state=old,
-            to_state=new,
-            reason=reason,
-            data={"programme_id": entry.programme_id},
-        )
-    )
+    action = f"bar_list.{'added' if new == ACTIVE else 'lifted'}"
+    record(
+        session, "bar_list_entry", entry.id or 0, action, actor=actor, from_state=old, to_state=new, reason=reason,
+        data={"programme_id": entry.programme_id},
+    )  # fmt: skip
 
 
 def add_to_bar_list(*, session: Session, programme_id: int, id_number: str, reason: str, actor: Actor) -> BarListEntry:

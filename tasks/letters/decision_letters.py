@@ -1,7 +1,8 @@
 """Decision letters to the applicant (DOMAIN 2.7): one letter per decision event, rendered, stored, listed.
 
-A letter is written from an outbox message (tasks.letters.outbox): approval (ClaimApproved), rejection with its reason
-(ClaimRejected) or a request for more materials (ClaimReturned). Its text is rendered from
+A letter is written from a decision event (models.events) read back from the outbox by tasks.letters.outbox:
+approval (ClaimApproved), rejection with its reason (ClaimRejected) or a request for more materials
+(ClaimReturned). Its text is rendered from
 templates/<language>/letter_decision.md.j2 with nothing but the decision's own facts (never "now"), stored
 under a key made of the claim reference and the message id, so a second attempt renders the same bytes and
 the immutable put is a no-op. The letter is signed by the org unit whose task decided (the approving level's
@@ -25,6 +26,7 @@ from models.audit import OutboxMessage
 from models.base import as_utc, utcnow
 from models.claims import Claim
 from models.errors import NotFound
+from models.events import ClaimApproved, ClaimDecided, ClaimRejected, ClaimReturned, MalformedEvent, event_of
 from models.letters import Letter, LetterKind
 from models.members import Member
 from models.org import OrgUnit
@@ -45,10 +47,11 @@ class LetterTopic:
     outcome: str  # approve / reject / return, as the template knows them
 
 
+# The decision events that get a letter, by their outbox topic.
 LETTER_TOPICS: dict[str, LetterTopic] = {
-    "ClaimApproved": LetterTopic(LetterKind.APPROVAL, "approve"),
-    "ClaimRejected": LetterTopic(LetterKind.REJECTION, "reject"),
-    "ClaimReturned": LetterTopic(LetterKind.MATERIALS_REQUEST, "return"),
+    ClaimApproved.topic(): LetterTopic(LetterKind.APPROVAL, "approve"),
+    ClaimRejected.topic(): LetterTopic(LetterKind.REJECTION, "reject"),
+    ClaimReturned.topic(): LetterTopic(LetterKind.MATERIALS_REQUEST, "return"),
 }
 
 # The short zh-CN name of each calculation step, shown before the step's sentence.
@@ -102,22 +105,17 @@ def _line(label: str, text: str) -> dict[str, str]:
     return {"label": label, "detail": text}
 
 
-def _decided_at(message: OutboxMessage, claim: Claim, topic: LetterTopic) -> datetime:
+def _decided_at(event: ClaimDecided, claim: Claim, topic: LetterTopic, created_at: datetime) -> datetime:
     """The decision time: the event's own, else the claim's (approval, rejection), else the event's creation."""
-    raw = message.payload.get("decided_at")
-    if isinstance(raw, str):
-        try:
-            return as_utc(datetime.fromisoformat(raw))
-        except ValueError:
-            pass
+    if event.decided_at is not None:
+        return as_utc(event.decided_at)
     if topic.outcome != "return" and claim.decided_at is not None:
         return as_utc(claim.decided_at)
-    return as_utc(message.created_at)
+    return as_utc(created_at)
 
 
-def _deciding_task(session: Session, message: OutboxMessage) -> ApprovalTask | None:
-    task_id = message.payload.get("task_id")
-    return session.get(ApprovalTask, int(task_id)) if isinstance(task_id, int) else None
+def _deciding_task(session: Session, event: ClaimDecided) -> ApprovalTask | None:
+    return session.get(ApprovalTask, event.task_id) if event.task_id is not None else None
 
 
 def _org_name(session: Session, claim: Claim, task: ApprovalTask | None) -> str:
@@ -135,42 +133,56 @@ def _org_name(session: Session, claim: Claim, task: ApprovalTask | None) -> str:
 
 
 def _reason(
-    session: Session, message: OutboxMessage, claim: Claim, topic: LetterTopic, task: ApprovalTask | None
-) -> str | None:
+    session: Session, message_id: int | None, event: ClaimDecided, claim: Claim, topic: LetterTopic,
+    task: ApprovalTask | None,
+) -> str | None:  # fmt: skip
     """Why a claim was rejected or returned: the event's reason, else the claim's or the decision's."""
     if topic.outcome == "approve":
         return None
-    reason = message.payload.get("reason")
+    reason = event.reason if isinstance(event, ClaimRejected | ClaimReturned) else None
     if not reason and topic.outcome == "reject":
         reason = claim.rejection_reason
     if not reason and task is not None:
         reason = session.exec(select(Decision.reason).where(Decision.task_id == task.id)).first()
     if not reason:
-        raise ValueError(f"outbox message {message.id}: no reason to write into the letter")
+        raise ValueError(f"outbox message {message_id}: no reason to write into the letter")
     return str(reason)
 
 
-def _amount(message: OutboxMessage, claim: Claim, topic: LetterTopic) -> int | None:
+def _amount(message_id: int | None, event: ClaimDecided, claim: Claim, topic: LetterTopic) -> int | None:
     if topic.outcome != "approve":
         return None
-    amount = message.payload.get("payout_fen", claim.payout_fen)
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise ValueError(f"outbox message {message.id}: no approved amount for the letter")
+    amount = event.payout_fen if isinstance(event, ClaimApproved) and event.payout_fen is not None else None
+    amount = claim.payout_fen if amount is None else amount
+    if amount is None:
+        raise ValueError(f"outbox message {message_id}: no approved amount for the letter")
     return amount
+
+
+def decision_of(message: OutboxMessage) -> ClaimDecided:
+    """The decision event an outbox message holds; NotFound when it names no claim."""
+    try:
+        event = event_of(message.topic, message.payload)
+    except MalformedEvent:
+        event = None
+    if not isinstance(event, ClaimDecided):
+        raise NotFound(f"outbox message {message.id}: claim {message.payload.get('claim_id')!r} not found")
+    return event
 
 
 def letter_context(*, session: Session, message: OutboxMessage, claim: Claim) -> tuple[dict[str, Any], datetime]:
     """The template context of a message's letter, and the decision time it is dated by."""
     topic = LETTER_TOPICS[message.topic]
-    task = _deciding_task(session, message)
-    decided_at = _decided_at(message, claim, topic)
+    event = decision_of(message)
+    task = _deciding_task(session, event)
+    decided_at = _decided_at(event, claim, topic, message.created_at)
     name = session.exec(select(Member.name).where(Member.id == claim.member_id)).one()  # only the name is read
     context = {
         "applicant_name": name,
         "claim_reference": claim.reference,
         "outcome": topic.outcome,
-        "amount_fen": _amount(message, claim, topic),
-        "reason": _reason(session, message, claim, topic, task),
+        "amount_fen": _amount(message.id, event, claim, topic),
+        "reason": _reason(session, message.id, event, claim, topic, task),
         "explanation": explanation_of(claim.explanation or [], topic.outcome),
         "org_name": _org_name(session, claim, task),
         "date": decided_at,
@@ -196,10 +208,9 @@ def write_letter(*, session: Session, store: ObjectStore, message: OutboxMessage
     topic = LETTER_TOPICS.get(message.topic)
     if topic is None or message.id is None:
         raise ValueError(f"outbox message {message.id}: topic {message.topic!r} has no letter")
-    claim_id = message.payload.get("claim_id")
-    claim = session.get(Claim, claim_id) if isinstance(claim_id, int) else None
+    claim = session.get(Claim, decision_of(message).claim_id)
     if claim is None or claim.id is None:
-        raise NotFound(f"outbox message {message.id}: claim {claim_id!r} not found")
+        raise NotFound(f"outbox message {message.id}: claim {message.payload.get('claim_id')!r} not found")
     context, decided_at = letter_context(session=session, message=message, claim=claim)
     stored = _store(store, letter_key(claim.reference, message.id, topic.kind), render(TEMPLATE, context))
     policy_year = session.get(PolicyYear, claim.policy_year_id)

@@ -1,4 +1,5 @@
-"""The outbox dispatcher: turn committed events (models.audit.OutboxMessage) into their next steps.
+"""The outbox dispatcher: turn committed domain events (models.events, kept as models.audit.OutboxMessage rows)
+into their next steps.
 
 Each pending message is handled inside its own SAVEPOINT. On success it is marked dispatched; on any error
 the savepoint is rolled back, the message keeps its place with one more attempt and a short last_error, and

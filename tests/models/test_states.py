@@ -10,14 +10,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from models import states
+from models import audit_writer
 from models.audit import AuditEvent
 from models.base import as_utc, utcnow
 from models.enrolments import Enrolment, EnrolmentKind
 from models.errors import Conflict, InvalidTransition
 from models.members import Member
 from models.payments import PaymentBatch
-from models.states import SYSTEM, TRANSITIONS, Actor, change_status, change_status_bulk, sources_of
+from models.states import SYSTEM, Actor, change_status, change_status_bulk
+from models.transitions import TRANSITIONS, sources_of
 from models.users import User
 from tests.factories import build_world, id_number
 
@@ -181,7 +182,7 @@ def test_bulk_without_reasons_audits_the_default_reason_or_none(session: Session
 
 
 def test_bulk_with_many_distinct_reasons_writes_the_same_rows(session: Session) -> None:
-    count = states.MANY_REASONS + 8  # past the threshold: the rows go in as one executemany
+    count = audit_writer.MANY_REASONS + 8  # past the threshold: the rows go in as one executemany
     ids = [x.id or 0 for x in make_enrolments(session, count)]
     reasons = {i: f"原因{n}" for n, i in enumerate(ids)}
 

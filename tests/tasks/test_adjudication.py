@@ -34,7 +34,7 @@ from tasks.claims.benefits import CAP_REACHED
 from tasks.common.programmes import change_rules, merged_rules, open_policy_year
 from tasks.common.workdays import task_deadlines
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
-from tasks.registration.enrolment import import_roster
+from tasks.registration.roster_import import import_roster
 from tests.factories import World, build_world, id_number
 from tests.tasks.test_claims import (
     COVERED_FROM,

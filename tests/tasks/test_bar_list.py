@@ -14,7 +14,8 @@ from models.members import Member
 from models.states import Actor
 from tasks.common.programmes import create_programme
 from tasks.eligibility.bar_list import add_to_bar_list, is_barred, lift_bar
-from tasks.eligibility.checks import BARRED, EligibilityCounts, check_enrolments
+from tasks.eligibility.checks import EligibilityCounts, check_enrolments
+from tasks.eligibility.year_rules import BARRED
 from tests.factories import World, build_world, id_number
 from tests.tasks.test_eligibility import register, state
 

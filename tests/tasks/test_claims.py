@@ -26,8 +26,8 @@ from tasks.claims.adjudication import adjudicate_claims, submitted_claim_ids
 from tasks.claims.documents import UploadedDocument, stored_documents
 from tasks.claims.submission import add_documents, submit_claim
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
-from tasks.funds.ledger import collect_unit_contribution
-from tasks.registration.enrolment import import_roster
+from tasks.funds.contributions import collect_unit_contribution
+from tasks.registration.roster_import import import_roster
 from tests.factories import World, build_world, id_number
 
 HEADER = "姓名,身份证号,手机号,在职状态,单位编码,银行卡号,开户银行"

@@ -5,7 +5,7 @@ Real threads, each with its own session and connection, drive real final-level d
 (tasks.approval.decisions.decide) on one real database. The threads start together (a barrier), and each waits
 for the other at the moment it is about to count the member's granted claims (a second barrier, with a
 short timeout, entered from a SQLAlchemy statement hook): without a lock both would count before either
-commits. On PostgreSQL the member row lock in tasks.approval.decisions._final_approval makes the second wait until
+commits. On PostgreSQL the member row lock in tasks.approval.final.finalise makes the second wait until
 the first commits; on SQLite every write transaction begins IMMEDIATE, so the second waits at its start.
 Either way the second one counts the first one's grant: it is lowered to what is left (or refused), with
 an explanation step, and nothing is half-written.

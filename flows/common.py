@@ -19,7 +19,7 @@ from models.programmes import PolicyYear
 from tasks.common.programmes import get_policy_year
 
 # Task runs hold database rows, not results worth caching: no cache, no persisted results.
-chunk_task = task(cache_policy=NONE, persist_result=False)  # type: ignore[call-overload]
+chunk_task = task(cache_policy=NONE, persist_result=False)
 
 
 def policy_year_of(programme_code: str, year: int) -> PolicyYear:

@@ -45,10 +45,10 @@ def approval_lines(*, session: Session, results: dict[str, Any]) -> list[str]:
         for outcome, n in (results.get(key) or {}).items():
             decisions[outcome] = decisions.get(outcome, 0) + n
     left_open = decisions.pop("left_open", 0)
-    objections = dict(session.exec(select(Objection.status, func.count()).group_by(Objection.status)).all())  # type: ignore[arg-type]
+    objections = dict(session.exec(select(Objection.status, func.count()).group_by(Objection.status)).all())
     notices = session.exec(select(func.count()).select_from(ClaimNotice)).one()
     sweep = results.get("deadline_sweep") or {}
-    letters = dict(session.exec(select(Letter.kind, func.count()).group_by(Letter.kind)).all())  # type: ignore[arg-type]
+    letters = dict(session.exec(select(Letter.kind, func.count()).group_by(Letter.kind)).all())
     return [
         "decisions                   " + ", ".join(f"{label('outcome', k)} {v}" for k, v in sorted(decisions.items())),
         f"public notices posted       {notices:>10}   (objections: "
@@ -90,7 +90,7 @@ def _claims_and_payments(*, session: Session, policy_year: PolicyYear) -> tuple[
     """The year's claims by status, and the money paid out (payments that went through)."""
     by_status = dict(
         session.exec(
-            select(Claim.status, func.count()).where(Claim.policy_year_id == policy_year.id).group_by(Claim.status)  # type: ignore[arg-type]
+            select(Claim.status, func.count()).where(Claim.policy_year_id == policy_year.id).group_by(Claim.status)
         ).all()
     )
     paid_fen = session.exec(

@@ -125,15 +125,23 @@ def _filters(session: Session, user: User, search: TaskSearch) -> list[Any]:
     if search.escalated is not None:
         escalated = col(ApprovalTask.escalated_at).is_not(None)
         conditions.append(escalated if search.escalated else ~escalated)
-    if search.assigned == "me":
-        conditions.append(col(ApprovalTask.assignee_id) == user.id)
-    elif search.assigned == "others":
-        conditions.append(col(ApprovalTask.assignee_id).is_not(None) & (col(ApprovalTask.assignee_id) != user.id))
-    elif search.assigned == "nobody":
-        conditions.append(col(ApprovalTask.assignee_id).is_(None))
+    if (assigned := _assigned(search.assigned, user)) is not None:
+        conditions.append(assigned)
     if search.org_unit_id is not None:
         path = org_path_of(session, search.org_unit_id)
         if path is None:
             raise NotFound(f"未找到单位 {search.org_unit_id}")
         conditions.append(subtree_range(col(ApprovalTask.unit_path), path))
     return conditions
+
+
+def _assigned(assigned: str | None, user: User) -> Any:
+    """SQL for whom a task is assigned to: me, others, or nobody (None: any)."""
+    assignee = col(ApprovalTask.assignee_id)
+    if assigned == "me":
+        return assignee == user.id
+    if assigned == "others":
+        return assignee.is_not(None) & (assignee != user.id)
+    if assigned == "nobody":
+        return assignee.is_(None)
+    return None

@@ -58,7 +58,7 @@ def usage_of(
             Claim.member_id, Claim.policy_year_id, Claim.benefit_type, func.sum(Claim.payout_fen), func.count()
         )
         .where(one_of(session, col(Claim.member_id), sorted(members)), col(Claim.status).in_(CAP_COUNTING_STATUSES))
-        .group_by(Claim.member_id, Claim.policy_year_id, Claim.benefit_type)  # type: ignore[arg-type]
+        .group_by(Claim.member_id, Claim.policy_year_id, Claim.benefit_type)
     )
     excluded = set(exclude_claim_ids)
     if excluded:

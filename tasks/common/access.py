@@ -202,7 +202,7 @@ def get_visible_task(*, session: Session, user: User, task_id: int, lock: bool =
             col(ApprovalTask.org_path).startswith(my_path, autoescape=False),
         )
         if lock:
-            stmt = stmt.with_for_update(of=ApprovalTask)  # type: ignore[arg-type]
+            stmt = stmt.with_for_update(of=ApprovalTask)
         task = session.exec(stmt).first()
     if task is None:
         raise NotFound(f"未找到任务 {task_id}")

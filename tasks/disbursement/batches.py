@@ -65,11 +65,11 @@ def _payable_claims(*, session: Session, policy_year: PolicyYear, limit: int) ->
     """Up to `limit` payable claims of the year in id order, locked, with their payee's name and bank."""
     return session.execute(
         sa_select(Claim.id, Claim.payout_fen, Member.name, Member.bank_card, Member.bank_name, Claim.reference)  # type: ignore[call-overload]
-        .join(Member, Member.id == Claim.member_id)  # type: ignore[arg-type]
+        .join(Member, Member.id == Claim.member_id)
         .where(Claim.policy_year_id == policy_year.id, Claim.status == ClaimStatus.PAYABLE)
         .order_by(col(Claim.id))
         .limit(limit)
-        .with_for_update(of=Claim)  # type: ignore[arg-type]
+        .with_for_update(of=Claim)
     ).all()
 
 

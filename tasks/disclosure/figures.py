@@ -51,10 +51,10 @@ def beneficiaries(*, session: Session, policy_year: PolicyYear, period: str) -> 
     rows = session.execute(
         sa_select(Member.name, Member.id_number, OrgUnit.name, county.name, Claim.benefit_type, Payment.amount_fen,  # type: ignore[call-overload]
                Payment.settled_at, Claim.submitted_at)
-        .join(Claim, Claim.id == Payment.claim_id)  # type: ignore[arg-type]
-        .join(Member, Member.id == Claim.member_id)  # type: ignore[arg-type]
-        .join(OrgUnit, OrgUnit.id == Claim.org_unit_id)  # type: ignore[arg-type]
-        .outerjoin(county, county.id == OrgUnit.parent_id)  # type: ignore[arg-type]
+        .join(Claim, Claim.id == Payment.claim_id)
+        .join(Member, Member.id == Claim.member_id)
+        .join(OrgUnit, OrgUnit.id == Claim.org_unit_id)
+        .outerjoin(county, county.id == OrgUnit.parent_id)
         .where(Claim.policy_year_id == policy_year.id, Payment.status == PaymentStatus.PAID,
                col(Payment.settled_at) >= start, col(Payment.settled_at) < end)
         .order_by(col(Payment.settled_at), col(Payment.id))
@@ -109,7 +109,7 @@ def _receipts_by_source(*, session: Session, policy_year: PolicyYear) -> dict[An
         session.exec(
             select(FundReceipt.source, func.sum(FundReceipt.amount_fen))
             .where(FundReceipt.policy_year_id == policy_year.id)
-            .group_by(FundReceipt.source)  # type: ignore[arg-type]
+            .group_by(FundReceipt.source)
         ).all()
     )
 

@@ -32,7 +32,7 @@ def _valid_id_number(raw: str) -> str:
 
 def _entry(session: Session, programme_id: int, id_number: str) -> BarListEntry | None:
     return session.scalars(
-        select(BarListEntry).where(BAR_LIST.c.programme_id == programme_id, BAR_LIST.c.id_number == id_number)  # type: ignore[arg-type]
+        select(BarListEntry).where(BAR_LIST.c.programme_id == programme_id, BAR_LIST.c.id_number == id_number)
     ).first()
 
 

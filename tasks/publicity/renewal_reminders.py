@@ -52,8 +52,8 @@ def _active_members_by_unit(*, session: Session, policy_year: PolicyYear) -> dic
     """Unit code → the unit's name and its active members (masked), units and members in code and id order."""
     rows = session.execute(
         sa_select(OrgUnit.id, OrgUnit.code, OrgUnit.name, Member.name, Member.id_number)  # type: ignore[call-overload]
-        .join(Enrolment, Enrolment.org_unit_id == OrgUnit.id)  # type: ignore[arg-type]
-        .join(Member, Member.id == Enrolment.member_id)  # type: ignore[arg-type]
+        .join(Enrolment, Enrolment.org_unit_id == OrgUnit.id)
+        .join(Member, Member.id == Enrolment.member_id)
         .where(Enrolment.policy_year_id == policy_year.id, Enrolment.status == EnrolmentStatus.ACTIVE)
         .order_by(col(OrgUnit.code), col(Member.id))
     ).all()

@@ -41,7 +41,7 @@ def finalise(*, session: Session, claim: Claim, level: int, actor: Actor, decide
     """Re-check the year's limits, then post the public notice (or reject the claim with the reason)."""
     # The member row lock comes before the usage is read: it serialises the final approvals of one member on
     # PostgreSQL (on SQLite every write transaction begins IMMEDIATE). Without it, or taken after the read,
-    # tests/tasks/test_final_approval_limits.py fails on PostgreSQL.
+    # tests/tasks/approval/test_final_approval_limits.py fails on PostgreSQL.
     session.get(Member, claim.member_id, with_for_update=True)
     policy_year = session.get(PolicyYear, claim.policy_year_id)
     assert policy_year is not None

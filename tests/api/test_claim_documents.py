@@ -27,8 +27,8 @@ from models.claims import Claim
 from mutualaid.demo.data import pdf_bytes
 from tests.api.conftest import login
 from tests.api.test_claim_submission import claim_data, member_user, members, post_claim, scans
+from tests.core.storage.conftest import S3_CREDENTIAL, make_s3_store
 from tests.factories import World
-from tests.storage.conftest import S3_CREDENTIAL, make_s3_store
 
 __all__ = ["members"]  # the fixture, imported for these tests
 

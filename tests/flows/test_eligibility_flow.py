@@ -15,7 +15,7 @@ from core import settings as settings_module
 from flows.eligibility import eligibility_flow
 from tests.factories import build_world
 from tests.flows.artifacts import table
-from tests.tasks.test_eligibility import register
+from tests.tasks.eligibility.test_eligibility import register
 
 
 def test_the_flow_reports_counts_and_reasons(

@@ -28,7 +28,7 @@ from tasks.letters.outbox import (
 from tests.api.conftest import insert_claim
 from tests.conftest import TEST_DB
 from tests.factories import World, build_world
-from tests.tasks.test_letters import approved, decided
+from tests.tasks.letters.test_letters import approved, decided
 
 
 @pytest.fixture

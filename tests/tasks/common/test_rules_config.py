@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
 
+from core.settings import PROJECT_ROOT
 from models.audit import AuditEvent
 from models.claims_enums import BenefitType, DocumentType, HospitalTier
 from models.errors import ValidationFailed
@@ -19,7 +19,7 @@ from tasks.claims.benefits import ClaimFacts, calculate
 from tasks.common.programmes import change_rules, merged_rules, rules_versions, validated_rules
 from tests.factories import build_world
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "rules"
+CONFIG = PROJECT_ROOT / "config" / "rules"
 
 
 def test_the_shipped_mutual_aid_file_is_the_default_rules() -> None:

@@ -17,7 +17,7 @@ from tasks.eligibility.bar_list import add_to_bar_list, is_barred, lift_bar
 from tasks.eligibility.checks import EligibilityCounts, check_enrolments
 from tasks.eligibility.year_rules import BARRED
 from tests.factories import World, build_world, id_number
-from tests.tasks.test_eligibility import register, state
+from tests.tasks.eligibility.test_eligibility import register, state
 
 ADMIN = Actor(None, "admin")
 

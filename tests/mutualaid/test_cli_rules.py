@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from core.settings import Settings
+from core.settings import PROJECT_ROOT, Settings
 from models.programmes import PolicyYear
 from mutualaid.cli import app
 from mutualaid.cli_rules import parse_settings
@@ -18,7 +18,7 @@ from tests.api.conftest import enrol
 from tests.factories import World, build_world, id_number
 
 runner = CliRunner()
-CONFIG = Path(__file__).resolve().parents[1] / "config" / "rules"
+CONFIG = PROJECT_ROOT / "config" / "rules"
 
 
 @pytest.fixture

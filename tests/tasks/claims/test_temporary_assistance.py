@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 
+from core.settings import PROJECT_ROOT
 from core.storage.base import ObjectStore
 from models.claims import Claim, ClaimInput, ClaimStatus
 from models.claims_enums import DocumentType
@@ -30,9 +30,9 @@ from tasks.claims.documents import stored_documents
 from tasks.claims.submission import submit_claim
 from tasks.common.programmes import create_programme, open_policy_year
 from tests.factories import World, build_world, id_number
-from tests.tasks.test_claims import documents
+from tests.tasks.claims.test_claims import documents
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "rules" / "temporary_assistance.json"
+CONFIG = PROJECT_ROOT / "config" / "rules" / "temporary_assistance.json"
 TA_DOCS = (DocumentType.ID_CARD, DocumentType.BANK_CARD, DocumentType.OTHER)
 
 

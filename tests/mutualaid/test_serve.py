@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import Settings
+from core.settings import PROJECT_ROOT, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = PROJECT_ROOT
 
 
 def free_port() -> int:

@@ -42,7 +42,7 @@ from tasks.claims.what_if_report import claim_ratio
 from tasks.common.programmes import change_rules, merged_rules
 from tasks.funds.ledger import record_receipt
 from tests.factories import World, build_world
-from tests.tasks.test_claims import HOSPITAL_DOCS, documents, enrol_members, file_claim, hospital_claim
+from tests.tasks.claims.test_claims import HOSPITAL_DOCS, documents, enrol_members, file_claim, hospital_claim
 
 CONTRIBUTIONS_FEN = 7 * 9_500  # seven members enrolled through their unit's payment
 DONATION_FEN = 10_000_000

@@ -27,8 +27,8 @@ from tasks.claims.documents import UploadedDocument, object_key_for, stored_docu
 from tasks.claims.filing import file_claim, referenced_by_committed_rows
 from tasks.claims.filing_input import ClaimFiling
 from tests.api.conftest import enrol
+from tests.core.storage.conftest import make_s3_store
 from tests.factories import World, build_world, id_number
-from tests.storage.conftest import make_s3_store
 
 ACTOR = Actor(None, "test")
 LATER = timedelta(hours=2)  # "now" this far ahead makes every object written during the test old

@@ -13,7 +13,7 @@ import pytest
 from core.storage.base import ObjectStore, ObjectStoreUnavailable
 from core.storage.local import LocalObjectStore
 from core.storage.s3 import S3ObjectStore
-from tests.storage.test_object_stores import S3_CREDENTIAL, _closed_port
+from tests.core.storage.test_object_stores import S3_CREDENTIAL, _closed_port
 
 PDF = "application/pdf"
 

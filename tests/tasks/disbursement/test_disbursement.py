@@ -28,7 +28,7 @@ from tasks.disbursement.batches import create_batch
 from tasks.disbursement.settlement import import_bank_results, retry_failed
 from tasks.funds.ledger import fund_balance, record_receipt
 from tests.factories import World, build_world
-from tests.tasks.test_claims import documents, enrol_members, file_claim, hospital_claim
+from tests.tasks.claims.test_claims import documents, enrol_members, file_claim, hospital_claim
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 DONATION_FEN = 10_000_000  # 100,000 yuan, so the fund covers the test payouts

@@ -36,7 +36,7 @@ from tasks.common.workdays import task_deadlines
 from tasks.eligibility.checks import check_enrolments, pending_enrolment_ids
 from tasks.registration.roster_import import import_roster
 from tests.factories import World, build_world, id_number
-from tests.tasks.test_claims import (
+from tests.tasks.claims.test_claims import (
     COVERED_FROM,
     HEADER,
     documents,
@@ -385,7 +385,8 @@ def test_the_annual_cap_counts_granted_claims_lowers_then_refuses(
 def test_claims_not_yet_granted_do_not_use_the_cap_at_adjudication(
     session: Session, members: list[Member], file: Filer
 ) -> None:
-    # Both are calculated in full; final approval re-checks the cap (tests/tasks/test_final_approval_limits.py).
+    # Both are calculated in full; final approval re-checks the cap
+    # (tests/tasks/approval/test_final_approval_limits.py).
     a = file(members[0], costing("20000.00", invoice="N1"))
     b = file(members[0], costing("20000.00", invoice="N2"))
     assert adjudicate(session, a, b) == (2, 0)

@@ -35,8 +35,8 @@ from tasks.approval.routing import route_claims
 from tasks.claims.adjudication import adjudicate_claims
 from tasks.claims.benefits import CAP_REACHED
 from tests.factories import World, build_world
-from tests.tasks.test_adjudication import Filer, costing, critical, fresh
-from tests.tasks.test_claims import enrol_members
+from tests.tasks.claims.test_adjudication import Filer, costing, critical, fresh
+from tests.tasks.claims.test_claims import enrol_members
 
 ROUNDS = 3  # each race is run a few times: the order in which the two threads win varies
 RENDEZVOUS_SECONDS = 1.5  # how long a thread about to count usage waits for the other one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,18 @@ from sqlalchemy import DDL, Index, event
 from sqlmodel import Field, SQLModel
 
 from models.base import json_field, timestamp_field
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes a change: a user, or the system (a flow) acting under a label. The gate (models.states) takes
+    one with every change and writes it into the audit row."""
+
+    user_id: int | None
+    label: str
+
+
+SYSTEM = Actor(None, "system")
 
 
 class AuditEvent(SQLModel, table=True):

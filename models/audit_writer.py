@@ -9,17 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import JSON, DateTime, cast, insert, literal, select
 from sqlmodel import Session
 
-from models.audit import AuditEvent
+from models.audit import Actor, AuditEvent
 from models.base import utcnow
 from models.sql import id_in
-
-if TYPE_CHECKING:
-    from models.states import Actor
 
 # Above this many distinct per-row reasons in one call, one executemany beats an INSERT ... SELECT per reason.
 MANY_REASONS = 32

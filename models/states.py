@@ -13,7 +13,6 @@ Nothing else writes an audit row or an outbox row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -22,7 +21,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
-from models.audit import OutboxMessage
+from models.audit import SYSTEM, Actor, OutboxMessage
 from models.audit_writer import audit_row, copy_from_rows, write_rows
 from models.base import utcnow
 from models.errors import Conflict
@@ -30,16 +29,9 @@ from models.events import DomainEvent
 from models.sql import id_in
 from models.transitions import check_transition, sources_of
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who causes a change: a user, or the system (a flow) acting under a label."""
-
-    user_id: int | None
-    label: str
-
-
-SYSTEM = Actor(None, "system")
+# The gate's whole vocabulary; Actor (who causes a change) is defined with the audit table it fills.
+__all__ = ["SYSTEM", "Actor", "change_status", "change_status_bulk", "emit", "emit_all"]
+__all__ += ["record", "record_all", "record_event"]
 _OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 _OUTBOX_INSERT = insert(_OUTBOX)  # one statement, compiled once
 

@@ -24,7 +24,7 @@ COPY api/ api/
 COPY migrations/ migrations/
 COPY templates/ templates/
 
-# Editable, so alembic.ini, migrations/ and templates/ stay where mutualaid.settings.PROJECT_ROOT finds them.
+# Editable, so alembic.ini, migrations/ and templates/ stay where core.settings.PROJECT_ROOT finds them.
 RUN pip install -c constraints.txt -e .
 
 USER mutualaid

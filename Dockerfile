@@ -17,6 +17,7 @@ RUN useradd --create-home --uid 10001 mutualaid \
 # Only what the package needs: never the local .venv, data/ or caches (there is no .dockerignore).
 COPY pyproject.toml constraints.txt README.md alembic.ini ./
 COPY mutualaid/ mutualaid/
+COPY core/ core/
 COPY models/ models/
 COPY tasks/ tasks/
 COPY flows/ flows/

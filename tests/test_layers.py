@@ -179,3 +179,10 @@ def test_the_rule_sees_a_wrong_import(tmp_path: Path) -> None:
     names = imported("tasks.claims.mod", source)
     assert {"mutualaid.cli", "tasks.claims.sibling", "flows.claims"} <= names
     assert {ours(n) for n in names} - {None} - MAY_IMPORT["tasks"] == {"mutualaid", "flows"}
+
+
+def test_the_image_copies_every_package() -> None:
+    """The Dockerfile copies each package one by one (never the local .venv or data/): a new one must be listed."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = {line.split()[1].rstrip("/") for line in dockerfile.splitlines() if line.startswith("COPY ")}
+    assert copied >= PACKAGES

@@ -9,12 +9,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.storage.base import ObjectStore
 from models.claims_enums import BenefitType
-from models.enrolments import Enrolment, EnrolmentStatus
 from models.org import OrgUnit
 from models.programmes import PolicyYear, Programme
 from models.publications import Publication, PublicationKind
@@ -85,15 +83,4 @@ def publish_publicity(*, session: Session, store: ObjectStore, policy_year: Poli
         title=f"{policy_year.year}年度{programme.name if programme else ''}公告",
         files=files,
         actor=actor,
-    )
-
-
-def active_members(*, session: Session, policy_year_id: int) -> int:
-    """How many enrolments are active (paid and covered) in a year."""
-    return int(
-        session.exec(
-            select(func.count()).where(
-                Enrolment.policy_year_id == policy_year_id, Enrolment.status == EnrolmentStatus.ACTIVE
-            )
-        ).one()
     )

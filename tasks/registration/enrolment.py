@@ -29,7 +29,6 @@ from tasks.registration.roster_stage import STAGE, drop_stage, nested_loops, sta
 ENROLMENT = Enrolment.__table__  # type: ignore[attr-defined]
 MEMBER = Member.__table__  # type: ignore[attr-defined]
 ORG_UNIT = OrgUnit.__table__  # type: ignore[attr-defined]
-UPDATABLE = ("phone", "bank_card", "bank_name", "org_unit_id", "employment_status")
 
 
 @dataclass
